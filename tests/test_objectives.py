@@ -123,9 +123,10 @@ class LinearGaussian:
     def analytic_elbo(self, x, m, logvar):
         """E_q[log p(x|z)] in closed form, minus the KL computed by the package."""
         mean = m @ self.W.T + self.b
-        expected_rec = objectives.gaussian_log_likelihood(x, mean, self.noise_logvar) - 0.5 * (
-            (self.W**2).sum(0) * torch.exp(logvar)
-        ).sum(-1) / self.s2
+        expected_rec = (
+            objectives.gaussian_log_likelihood(x, mean, self.noise_logvar)
+            - 0.5 * ((self.W**2).sum(0) * torch.exp(logvar)).sum(-1) / self.s2
+        )
         return objectives.elbo(expected_rec, objectives.gaussian_kl(m, logvar))
 
     def log_weights(self, x, m, logvar, k, gen):

@@ -1,0 +1,144 @@
+"""The three models: what each encoder outputs, sampling, gradients, configs."""
+
+import math
+
+import pytest
+import torch
+
+from vae import objectives
+from vae.models import (
+    VAE,
+    Autoencoder,
+    ModelConfig,
+    NoisyAutoencoder,
+    build_model,
+    reparameterize,
+)
+
+
+def small(kind, **kw):
+    torch.manual_seed(0)
+    return build_model(ModelConfig(kind=kind, hidden_sizes=(32,), latent_dim=3, **kw))
+
+
+@pytest.fixture
+def x():
+    return torch.rand(6, 28, 28, generator=torch.Generator().manual_seed(0))
+
+
+def test_build_model_picks_the_class():
+    assert type(small("ae")) is Autoencoder
+    assert type(small("noisy-ae")) is NoisyAutoencoder
+    assert type(small("vae")) is VAE
+
+
+def test_autoencoder_is_deterministic_with_zero_kl(x):
+    model = small("ae")
+    a, b = model.terms(x), model.terms(x)
+    torch.testing.assert_close(a.log_px_given_z, b.log_px_given_z)
+    assert (a.kl == 0).all()
+    with pytest.raises(ValueError, match="no IWAE bound"):
+        model.log_weights(x, 3)
+
+
+def test_noisy_autoencoder_has_fixed_sigma(x):
+    model = small("noisy-ae", noise_sigma=0.5)
+    posterior = model.encode(x)
+    torch.testing.assert_close(posterior.logvar, torch.full_like(posterior.mu, 2 * math.log(0.5)))
+    # Its KL is the Gaussian KL with that fixed variance.
+    torch.testing.assert_close(
+        model.kl(posterior), objectives.gaussian_kl(posterior.mu, posterior.logvar)
+    )
+    # No parameter controls sigma.
+    assert all("logvar" not in name for name, _ in model.named_parameters())
+
+
+def test_vae_learns_its_variance(x):
+    model = small("vae")
+    assert any(name.startswith("encoder.logvar") for name, _ in model.named_parameters())
+    gen = torch.Generator().manual_seed(1)
+    terms = model.terms(x, gen)
+    loss = -objectives.elbo(terms.log_px_given_z, terms.kl).mean()
+    loss.backward()
+    assert model.encoder.logvar.weight.grad.abs().sum() > 0
+    assert model.encoder.mean.weight.grad.abs().sum() > 0
+
+
+def test_reparameterize_has_the_right_moments_and_gradients():
+    mu = torch.tensor([1.5, -2.0], requires_grad=True)
+    logvar = torch.tensor([0.0, math.log(4.0)], requires_grad=True)
+    z = reparameterize(
+        mu.expand(100_000, 2), logvar.expand(100_000, 2), torch.Generator().manual_seed(0)
+    )
+    torch.testing.assert_close(z.mean(0), mu.detach(), atol=0.02, rtol=0)
+    torch.testing.assert_close(z.std(0), torch.tensor([1.0, 2.0]), atol=0.02, rtol=0)
+    z.mean().backward()
+    torch.testing.assert_close(mu.grad, torch.tensor([0.5, 0.5]))  # dz/dmu = 1
+
+
+def test_log_weights_average_to_the_elbo(x):
+    model = small("vae")
+    with torch.no_grad():
+        log_w = model.log_weights(x, 4000, torch.Generator().manual_seed(0))
+        posterior = model.encode(x)
+        rec = torch.stack(
+            [
+                model.log_likelihood(
+                    x,
+                    model.decode(
+                        model.sample_posterior(posterior, torch.Generator().manual_seed(s))
+                    ),
+                )
+                for s in range(2000)
+            ]
+        ).mean(0)
+        elbo = rec - model.kl(posterior)
+    assert log_w.shape == (4000, 6)
+    torch.testing.assert_close(log_w.mean(0), elbo, atol=0.5, rtol=0)
+
+
+def test_gaussian_likelihood_decodes_means_in_unit_interval(x):
+    model = small("vae", likelihood="gaussian", observation_sigma=0.2)
+    z = torch.randn(5, 3) * 10
+    mean = model.decode_mean(z)
+    assert mean.shape == (5, 28, 28)
+    assert (mean >= 0).all() and (mean <= 1).all()
+    expected = objectives.gaussian_log_likelihood(x[:5], mean, 2 * math.log(0.2))
+    torch.testing.assert_close(model.log_likelihood(x[:5], model.decode(z)), expected)
+
+
+def test_sampling_and_reconstruction_shapes(x):
+    model = small("vae")
+    assert model.sample_prior(7, torch.Generator().manual_seed(0)).shape == (7, 28, 28)
+    recon = model.reconstruct(x)
+    assert recon.shape == x.shape and (recon >= 0).all() and (recon <= 1).all()
+
+
+def test_extreme_inputs_give_finite_terms():
+    model = small("vae")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1e3)
+    x = torch.ones(2, 28, 28) * 1e3
+    terms = model.terms(x, torch.Generator().manual_seed(0))
+    assert torch.isfinite(terms.log_px_given_z).all()
+    assert torch.isfinite(terms.kl).all()
+
+
+def test_config_round_trip_and_validation():
+    config = ModelConfig(kind="noisy-ae", hidden_sizes=(64, 32), latent_dim=5, noise_sigma=0.3)
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    assert config.data_dim == 784
+    with pytest.raises(ValueError, match="model kind"):
+        ModelConfig(kind="gan")
+    with pytest.raises(ValueError, match="latent_dim"):
+        ModelConfig(latent_dim=0)
+    with pytest.raises(ValueError, match="unknown model config keys: colour"):
+        ModelConfig.from_dict({**config.to_dict(), "colour": "red"})
+
+
+def test_decoder_mirrors_the_encoder():
+    model = build_model(ModelConfig(kind="vae", hidden_sizes=(64, 32), latent_dim=4))
+    enc = [m.out_features for m in model.encoder.body if isinstance(m, torch.nn.Linear)]
+    dec = [m.out_features for m in model.decoder.body if isinstance(m, torch.nn.Linear)]
+    assert enc == [64, 32] and dec == [32, 64]
