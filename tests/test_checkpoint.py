@@ -8,11 +8,12 @@ import time
 import pytest
 import torch
 
-from vae.checkpoint import WEIGHTS_FILE, load_run, save_run, write_atomically
-from vae.data import DataConfig, load_dataset
+from vae.atomic import write_atomically
+from vae.checkpoint import WEIGHTS_FILE, load_run, save_run
+from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from vae.data import load_dataset
 from vae.errors import CheckpointError
-from vae.models import ModelConfig
-from vae.train import RunConfig, TrainConfig, train
+from vae.train import train
 
 
 @pytest.fixture(scope="module")

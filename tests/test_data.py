@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from vae import data
+from vae.config import DataConfig
 from vae.errors import DataError
 
 from .conftest import make_idx_files
@@ -95,7 +96,7 @@ def test_unknown_dataset_and_binarization():
     with pytest.raises(DataError, match="unknown dataset"):
         data.load_dataset("cifar")
     with pytest.raises(DataError, match="unknown binarization"):
-        data.DataConfig(binarize="sometimes")
+        DataConfig(binarize="sometimes")
 
 
 @pytest.fixture

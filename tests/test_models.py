@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from vae import objectives
+from vae.config import ModelConfig
 from vae.models import (
     VAE,
     Autoencoder,
-    ModelConfig,
     NoisyAutoencoder,
     build_model,
     reparameterize,

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from vae.data import DataConfig, load_dataset
+from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from vae.data import load_dataset
 from vae.errors import VAEError
-from vae.models import ModelConfig
-from vae.train import RunConfig, TrainConfig, evaluate, iwae_estimate, resolve_device, train
+from vae.train import evaluate, iwae_estimate, resolve_device, train
 
 
 def config(kind="vae", epochs=3, **train_kw):

@@ -26,9 +26,9 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
-from vae.data import DataConfig, Dataset, load_dataset, to_unit_interval
-from vae.models import ModelConfig
-from vae.train import RunConfig, TrainConfig, train
+from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from vae.data import Dataset, load_dataset, to_unit_interval
+from vae.train import train
 
 HIDDEN, LATENT, BATCH, LR = 400, 20, 128, 1e-3
 

@@ -18,9 +18,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
-import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +26,10 @@ import numpy as np
 import safetensors.torch
 import torch
 
+from vae.atomic import write_atomically
+from vae.config import RunConfig
 from vae.errors import CheckpointError
 from vae.models import LatentModel, build_model
-from vae.train import RunConfig
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -64,29 +62,6 @@ def package_versions() -> dict[str, str]:
 
 def _dumps(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
-
-
-def write_atomically(path: Path, files: dict[str, bytes]) -> None:
-    """Writes `files` into directory `path`, replacing it as a whole or not at all."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
-    try:
-        for name, data in files.items():
-            with open(tmp / name, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        if path.exists():
-            old = path.with_name(f".{path.name}.{uuid.uuid4().hex}.old")
-            os.rename(path, old)
-            os.rename(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def save_run(

@@ -55,8 +55,7 @@ def _widths(text: str) -> tuple[int, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand."""
-    from vae.data import BINARIZATIONS, DATASETS, IDX_DATASETS
-    from vae.models import LIKELIHOODS, MODEL_KINDS
+    from vae.config import BINARIZATIONS, DATASETS, IDX_DATASETS, LIKELIHOODS, MODEL_KINDS
 
     parser = _Parser(prog="python -m vae", description="Train and inspect the article's models.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -102,9 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace) -> None:
     from vae.checkpoint import save_run
-    from vae.data import DataConfig, load_dataset
-    from vae.models import ModelConfig
-    from vae.train import RunConfig, TrainConfig, resolve_device, train
+    from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from vae.data import load_dataset
+    from vae.train import resolve_device, train
 
     try:
         model_config = ModelConfig(
@@ -164,7 +163,8 @@ def _eval(args: argparse.Namespace) -> None:
 
 
 def _data(args: argparse.Namespace) -> None:
-    from vae.data import IDX_DATASETS, locate
+    from vae.config import IDX_DATASETS
+    from vae.data import locate
 
     if args.data_command == "download":
         from vae.download import download

@@ -24,20 +24,15 @@ import importlib.util
 import os
 import struct
 import zlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 import numpy as np
 import torch
 
+from vae.config import EMBEDDED, IDX_DATASETS, Binarization
 from vae.errors import DataError
 
-Binarization = Literal["continuous", "fixed", "dynamic"]
-BINARIZATIONS: tuple[str, ...] = ("continuous", "fixed", "dynamic")
-EMBEDDED = "mnist5k"
-IDX_DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
-DATASETS: tuple[str, ...] = (EMBEDDED, *IDX_DATASETS)
 ENV_VAR = "VAE_DATA_DIR"
 DEBIAN_DIR = Path("/usr/share/datasets")
 
@@ -72,37 +67,6 @@ CLASS_NAMES[EMBEDDED] = CLASS_NAMES["mnist"]
 TEST_EVERY = 10
 # Seed of the one-off Bernoulli draws behind "fixed" training and every binary test set.
 BINARIZE_SEED = 1234
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    """Which data a model is trained on; saved as JSON beside its weights."""
-
-    dataset: str = EMBEDDED  # "mnist5k" (embedded), "mnist" or "fashion-mnist"
-    binarize: Binarization = "continuous"  # how gray levels become model inputs
-
-    def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            raise DataError(
-                f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}"
-            )
-        if self.binarize not in BINARIZATIONS:
-            raise DataError(
-                f"unknown binarization {self.binarize!r}; choose one of {', '.join(BINARIZATIONS)}"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DataConfig:
-        """Inverse of `to_dict`."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown data config keys: {', '.join(sorted(unknown))}")
-        return cls(**d)
 
 
 @dataclass(frozen=True)

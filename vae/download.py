@@ -21,7 +21,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from vae.data import IDX_DATASETS, IDX_FILES, cache_dir, load_idx_dataset
+from vae.config import IDX_DATASETS
+from vae.data import IDX_FILES, cache_dir, load_idx_dataset
 from vae.errors import DataError
 
 MIRRORS: dict[str, tuple[str, ...]] = {

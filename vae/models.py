@@ -16,76 +16,17 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from vae import objectives
-
-ModelKind = Literal["ae", "noisy-ae", "vae"]
-Likelihood = Literal["bernoulli", "gaussian"]
-MODEL_KINDS: tuple[str, ...] = ("ae", "noisy-ae", "vae")
-LIKELIHOODS: tuple[str, ...] = ("bernoulli", "gaussian")
+from vae.config import ModelConfig
 
 # exp(logvar) overflows float32 above about 88; a learned log-variance is kept
 # well inside that range so that extreme inputs cannot produce inf or NaN.
 LOGVAR_LIMIT = 30.0
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Architecture of a model; saved as JSON beside its weights."""
-
-    kind: ModelKind = "vae"  # which of the three models
-    image_shape: tuple[int, ...] = (28, 28)  # shape of one image, without a channel axis
-    hidden_sizes: tuple[int, ...] = (400,)  # encoder hidden widths; the decoder mirrors them
-    latent_dim: int = 2  # dimension D of z
-    likelihood: Likelihood = "bernoulli"  # p(x|z): Bernoulli logits or a Gaussian mean
-    noise_sigma: float = 1.0  # fixed std of the noise added to z ("noisy-ae" only)
-    observation_sigma: float = 0.1  # std of p(x|z) when likelihood is "gaussian"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
-        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
-        if self.kind not in MODEL_KINDS:
-            raise ValueError(
-                f"model kind must be one of {', '.join(MODEL_KINDS)}, got {self.kind!r}"
-            )
-        if self.likelihood not in LIKELIHOODS:
-            raise ValueError(
-                f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {self.likelihood!r}"
-            )
-        if self.latent_dim < 1:
-            raise ValueError(f"latent_dim must be at least 1, got {self.latent_dim}")
-        if not self.image_shape or any(s < 1 for s in self.image_shape):
-            raise ValueError(f"image_shape must be positive sizes, got {self.image_shape}")
-        if any(h < 1 for h in self.hidden_sizes):
-            raise ValueError(f"hidden_sizes must be positive, got {self.hidden_sizes}")
-        if not self.noise_sigma > 0 or not self.observation_sigma > 0:
-            raise ValueError("noise_sigma and observation_sigma must be positive")
-
-    @property
-    def data_dim(self) -> int:
-        """Number of pixels in one image."""
-        return math.prod(self.image_shape)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        d = asdict(self)
-        d["image_shape"] = list(self.image_shape)
-        d["hidden_sizes"] = list(self.hidden_sizes)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
-        """Inverse of `to_dict`; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown model config keys: {', '.join(sorted(unknown))}")
-        return cls(**d)
 
 
 class Posterior(NamedTuple):

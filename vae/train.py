@@ -14,70 +14,18 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
-from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
 from vae import objectives
-from vae.data import DataConfig, Dataset, binarize, fixed_generator, test_inputs, to_unit_interval
+from vae.config import RunConfig
+from vae.data import Dataset, binarize, fixed_generator, test_inputs, to_unit_interval
 from vae.errors import VAEError
-from vae.models import LatentModel, ModelConfig, build_model
+from vae.models import LatentModel, build_model
 
 EVAL_BATCH = 1000  # examples per forward pass when evaluating; affects memory only
 EVAL_SEED = 4321  # seed of the noise on z when evaluating, so test numbers repeat
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How a model is optimised; saved as JSON beside its weights."""
-
-    epochs: int = 20  # passes over the training set
-    batch_size: int = 128  # examples per Adam step
-    learning_rate: float = 1e-3  # Adam's step size
-    beta: float = 1.0  # weight of the KL term; 1 gives the ELBO
-    seed: int = 0  # seeds initialisation, shuffling and every noise draw
-
-    def __post_init__(self) -> None:
-        if self.epochs < 0:
-            raise VAEError(f"epochs must be >= 0, got {self.epochs}")
-        if self.batch_size < 1:
-            raise VAEError(f"batch size must be >= 1, got {self.batch_size}")
-        if not self.learning_rate > 0:
-            raise VAEError(f"learning rate must be > 0, got {self.learning_rate}")
-        if not self.beta >= 0:
-            raise VAEError(f"beta must be >= 0, got {self.beta}")
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that determines a trained model: architecture, data and optimisation."""
-
-    model: ModelConfig
-    data: DataConfig
-    train: TrainConfig
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        return {
-            "model": self.model.to_dict(),
-            "data": self.data.to_dict(),
-            "train": asdict(self.train),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        """Inverse of `to_dict`."""
-        known = {f.name for f in fields(TrainConfig)}
-        unknown = set(d["train"]) - known
-        if unknown:
-            raise ValueError(f"unknown train config keys: {', '.join(sorted(unknown))}")
-        return cls(
-            ModelConfig.from_dict(d["model"]),
-            DataConfig.from_dict(d["data"]),
-            TrainConfig(**d["train"]),
-        )
 
 
 def resolve_device(name: str = "auto") -> torch.device:

@@ -1,0 +1,157 @@
+"""The configuration of a run: architecture, data and optimisation.
+
+Frozen dataclasses, one commented field per line, saved as JSON beside the
+weights. This module imports nothing heavy, so the figure pipeline can compute
+a model's cache key without importing torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from vae.errors import DataError, VAEError
+
+ModelKind = Literal["ae", "noisy-ae", "vae"]
+Likelihood = Literal["bernoulli", "gaussian"]
+Binarization = Literal["continuous", "fixed", "dynamic"]
+MODEL_KINDS: tuple[str, ...] = ("ae", "noisy-ae", "vae")
+LIKELIHOODS: tuple[str, ...] = ("bernoulli", "gaussian")
+BINARIZATIONS: tuple[str, ...] = ("continuous", "fixed", "dynamic")
+EMBEDDED = "mnist5k"
+IDX_DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
+DATASETS: tuple[str, ...] = (EMBEDDED, *IDX_DATASETS)
+
+
+def _check_keys(cls: type, d: dict[str, Any], what: str) -> None:
+    unknown = set(d) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown {what} config keys: {', '.join(sorted(unknown))}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a model."""
+
+    kind: ModelKind = "vae"  # which of the three models
+    image_shape: tuple[int, ...] = (28, 28)  # shape of one image, without a channel axis
+    hidden_sizes: tuple[int, ...] = (400,)  # encoder hidden widths; the decoder mirrors them
+    latent_dim: int = 2  # dimension D of z
+    likelihood: Likelihood = "bernoulli"  # p(x|z): Bernoulli logits or a Gaussian mean
+    noise_sigma: float = 1.0  # fixed std of the noise added to z ("noisy-ae" only)
+    observation_sigma: float = 0.1  # std of p(x|z) when likelihood is "gaussian"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
+        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(
+                f"model kind must be one of {', '.join(MODEL_KINDS)}, got {self.kind!r}"
+            )
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(
+                f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {self.likelihood!r}"
+            )
+        if self.latent_dim < 1:
+            raise ValueError(f"latent_dim must be at least 1, got {self.latent_dim}")
+        if not self.image_shape or any(s < 1 for s in self.image_shape):
+            raise ValueError(f"image_shape must be positive sizes, got {self.image_shape}")
+        if any(h < 1 for h in self.hidden_sizes):
+            raise ValueError(f"hidden_sizes must be positive, got {self.hidden_sizes}")
+        if not self.noise_sigma > 0 or not self.observation_sigma > 0:
+            raise ValueError("noise_sigma and observation_sigma must be positive")
+
+    @property
+    def data_dim(self) -> int:
+        """Number of pixels in one image."""
+        return math.prod(self.image_shape)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        d = asdict(self)
+        d["image_shape"] = list(self.image_shape)
+        d["hidden_sizes"] = list(self.hidden_sizes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        """Inverse of `to_dict`; unknown keys are an error."""
+        _check_keys(cls, d, "model")
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data a model is trained on."""
+
+    dataset: str = EMBEDDED  # "mnist5k" (embedded), "mnist" or "fashion-mnist"
+    binarize: Binarization = "continuous"  # how gray levels become model inputs
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise DataError(
+                f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}"
+            )
+        if self.binarize not in BINARIZATIONS:
+            raise DataError(
+                f"unknown binarization {self.binarize!r}; choose one of {', '.join(BINARIZATIONS)}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataConfig:
+        """Inverse of `to_dict`; unknown keys are an error."""
+        _check_keys(cls, d, "data")
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is optimised."""
+
+    epochs: int = 20  # passes over the training set
+    batch_size: int = 128  # examples per Adam step
+    learning_rate: float = 1e-3  # Adam's step size
+    beta: float = 1.0  # weight of the KL term; 1 gives the ELBO
+    seed: int = 0  # seeds initialisation, shuffling and every noise draw
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0:
+            raise VAEError(f"epochs must be >= 0, got {self.epochs}")
+        if self.batch_size < 1:
+            raise VAEError(f"batch size must be >= 1, got {self.batch_size}")
+        if not self.learning_rate > 0:
+            raise VAEError(f"learning rate must be > 0, got {self.learning_rate}")
+        if not self.beta >= 0:
+            raise VAEError(f"beta must be >= 0, got {self.beta}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a trained model: architecture, data and optimisation."""
+
+    model: ModelConfig
+    data: DataConfig
+    train: TrainConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return {
+            "model": self.model.to_dict(),
+            "data": self.data.to_dict(),
+            "train": asdict(self.train),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        """Inverse of `to_dict`."""
+        _check_keys(TrainConfig, d["train"], "train")
+        return cls(
+            ModelConfig.from_dict(d["model"]),
+            DataConfig.from_dict(d["data"]),
+            TrainConfig(**d["train"]),
+        )
