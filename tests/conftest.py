@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vae.data import IDX_FILES, IMAGE_SHAPE, write_idx
+from vae.data import IMAGE_SHAPE, write_idx
+from vae.datafiles import IDX_FILES
 
 
 def make_idx_files(directory: Path, seed: int = 0, gz: bool = True) -> dict[str, np.ndarray]:

@@ -1,13 +1,14 @@
 """Datasets: the embedded split, IDX parsing, lookup and every bad-input case."""
 
 import gzip
+import os
 import shutil
 
 import numpy as np
 import pytest
 import torch
 
-from vae import data
+from vae import data, datafiles
 from vae.config import DataConfig
 from vae.errors import DataError
 
@@ -71,20 +72,20 @@ def test_idx_round_trip(tmp_path, gz):
 def test_lookup_order_env_then_cache_then_debian(tmp_path, monkeypatch, idx_dir):
     monkeypatch.setenv("VAE_DATA_DIR", str(idx_dir.parent))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert data.locate("mnist") == idx_dir
-    dirs = data.search_dirs("fashion-mnist")
+    assert datafiles.locate("mnist") == idx_dir
+    dirs = datafiles.search_dirs("fashion-mnist")
     assert dirs[0] == idx_dir.parent / "fashion-mnist"
     assert dirs[2] == tmp_path / "cache" / "vae-explained" / "data" / "fashion-mnist"
-    assert dirs[-2] == data.DEBIAN_DIR / "fashion-mnist"
+    assert dirs[-2] == datafiles.DEBIAN_DIR / "fashion-mnist"
     # An explicit directory is the only place searched.
-    assert data.search_dirs("mnist", tmp_path) == [tmp_path / "mnist", tmp_path]
+    assert datafiles.search_dirs("mnist", tmp_path) == [tmp_path / "mnist", tmp_path]
 
 
 def test_missing_files_say_where_and_how(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path / "nowhere"))
-    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(datafiles, "DEBIAN_DIR", tmp_path / "no-debian")
     with pytest.raises(DataError) as err:
-        data.locate("fashion-mnist")
+        datafiles.locate("fashion-mnist")
     message = str(err.value)
     assert "\n" not in message
     assert str(tmp_path / "nowhere" / "fashion-mnist") in message
@@ -145,3 +146,14 @@ def test_label_out_of_range(broken):
     data.write_idx(broken / "t10k-labels-idx1-ubyte.gz", np.full(10_000, 12, np.uint8))
     with pytest.raises(DataError, match="out of range"):
         data.load_idx_dataset("mnist", broken)
+
+
+def test_source_id_follows_the_files(tmp_path, idx_dir):
+    copy = tmp_path / "mnist"
+    shutil.copytree(idx_dir, copy)
+    first = datafiles.source_id("mnist", tmp_path)
+    assert first == datafiles.source_id("mnist", tmp_path)
+    path = copy / "t10k-labels-idx1-ubyte.gz"
+    os.utime(path, ns=(1, 1))
+    assert datafiles.source_id("mnist", tmp_path) != first
+    assert datafiles.source_id("mnist5k").startswith("sha256:")

@@ -164,7 +164,7 @@ def _eval(args: argparse.Namespace) -> None:
 
 def _data(args: argparse.Namespace) -> None:
     from vae.config import IDX_DATASETS
-    from vae.data import locate
+    from vae.datafiles import locate
 
     if args.data_command == "download":
         from vae.download import download

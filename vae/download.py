@@ -22,7 +22,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from vae.config import IDX_DATASETS
-from vae.data import IDX_FILES, cache_dir, load_idx_dataset
+from vae.data import load_idx_dataset
+from vae.datafiles import IDX_FILES, cache_dir
 from vae.errors import DataError
 
 MIRRORS: dict[str, tuple[str, ...]] = {
