@@ -1,0 +1,77 @@
+"""Named experiments: the trained models the article's figures ask for.
+
+A figure script asks for a model by name (`ctx.model("vae-2d")`); this registry
+says what that name means. Each experiment has a full profile, for the published
+site, and a quick one (fewer epochs) for tests and drafts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+from vae.config import EMBEDDED, DataConfig, ModelConfig, RunConfig, TrainConfig
+from vae.errors import VAEError
+
+Profile = Literal["quick", "full"]
+PROFILES: tuple[str, ...] = ("quick", "full")
+QUICK_EPOCHS = 2
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named training run."""
+
+    name: str  # what figure scripts ask for
+    description: str  # one line, for listings
+    config: RunConfig  # the full profile
+
+    def run_config(self, profile: Profile) -> RunConfig:
+        """The config for a profile: the quick one trains for QUICK_EPOCHS epochs."""
+        if profile not in PROFILES:
+            raise VAEError(f"unknown profile {profile!r}; choose quick or full")
+        if profile == "full":
+            return self.config
+        epochs = min(QUICK_EPOCHS, self.config.train.epochs)
+        return dataclasses.replace(
+            self.config, train=dataclasses.replace(self.config.train, epochs=epochs)
+        )
+
+
+def _embedded(kind: str, latent_dim: int, epochs: int, **train) -> RunConfig:
+    """A model of the article: MLP 784-400-D on the embedded digits, dynamically binarized."""
+    return RunConfig(
+        ModelConfig(kind=kind, hidden_sizes=(400,), latent_dim=latent_dim),
+        DataConfig(EMBEDDED, "dynamic"),
+        TrainConfig(epochs=epochs, **train),
+    )
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        Experiment("ae-2d", "plain autoencoder, 2-D code", _embedded("ae", 2, 60)),
+        Experiment(
+            "noisy-ae-2d",
+            "autoencoder with fixed-sigma noise and a KL penalty, 2-D code",
+            _embedded("noisy-ae", 2, 60),
+        ),
+        Experiment("vae-2d", "variational autoencoder, 2-D code", _embedded("vae", 2, 60)),
+        Experiment("vae-20d", "variational autoencoder, 20-D code", _embedded("vae", 20, 60)),
+    )
+}
+
+
+def get(name: str) -> Experiment:
+    """The experiment called `name`.
+
+    Raises:
+        VAEError: no such experiment; the message lists the known ones.
+    """
+    try:
+        return EXPERIMENTS[name]
+    except KeyError:
+        raise VAEError(
+            f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}"
+        ) from None
