@@ -92,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("name", choices=IDX_DATASETS)
     dl.add_argument("--root", type=Path, help="data root (default: the user cache directory)")
 
+    figures = sub.add_parser("figures", help="regenerate the figures that are out of date")
+    figures.add_argument("--only", action="append", metavar="NAME", help="this figure only")
+    figures.add_argument("--force", action="store_true", help="rerun even current figures")
+    figures.add_argument("--jobs", type=_positive_int, help="workers at once (default: cores)")
+    figures.add_argument(
+        "--profile",
+        choices=("quick", "full"),
+        default=None,
+        help="quick: few epochs; full: the published site (default: $VAE_PROFILE or full)",
+    )
+    figures.add_argument("--root", type=Path, default=Path("."), help="the project checkout")
+    figures.add_argument("--timeout", type=float, default=900.0, help="seconds per figure")
+
     bench = sub.add_parser("bench", help="time the trainer against a DataLoader baseline")
     bench.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
     bench.add_argument("--data-dir")
@@ -179,6 +192,21 @@ def _data(args: argparse.Namespace) -> None:
             print(f"{name}: not found ({str(e).split(': ', 1)[1]})")
 
 
+def _figures(args: argparse.Namespace) -> None:
+    from vae.pipeline import Project, build, profile_from_env
+
+    root = args.root.resolve()
+    if not (root / "figures").is_dir():
+        raise VAEError(f"{root} has no figures/ directory; pass --root")
+    project = Project(root, args.profile or profile_from_env())
+    report = build(project, args.only, args.force, args.jobs, args.timeout)
+    for failure in report.failed:
+        print(f"\n--- {failure.name} failed ---\n{failure.error}", file=sys.stderr)
+    if report.failed:
+        names = ", ".join(f.name for f in report.failed)
+        raise VAEError(f"{len(report.failed)} figure(s) failed: {names}")
+
+
 def _bench(args: argparse.Namespace) -> None:
     from vae.bench import run
 
@@ -188,7 +216,13 @@ def _bench(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "eval": _eval, "data": _data, "bench": _bench}
+    handlers = {
+        "train": _train,
+        "eval": _eval,
+        "data": _data,
+        "figures": _figures,
+        "bench": _bench,
+    }
     try:
         handlers[args.command](args)
     except VAEError as e:

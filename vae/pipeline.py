@@ -46,6 +46,22 @@ DEFAULT_TIMEOUT_S = 900.0
 POLL_S = 0.05
 
 
+PROFILE_ENV = "VAE_PROFILE"
+CACHE_ENV = "VAE_CACHE_DIR"
+
+
+def profile_from_env() -> Profile:
+    """The profile named by $VAE_PROFILE, "full" when it is unset.
+
+    Raises:
+        VAEError: it names no known profile.
+    """
+    profile = os.environ.get(PROFILE_ENV, "full") or "full"
+    if profile not in PROFILES:
+        raise VAEError(f"${PROFILE_ENV}={profile!r}: choose quick or full")
+    return profile  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class FigureScript:
     """A script in figures/ and the page it says it feeds."""
@@ -96,11 +112,15 @@ class Project:
 
     root: Path
     profile: Profile = "full"
-    cache: Path | None = None  # default: ROOT/.cache/vae
+    cache: Path | None = None  # default: $VAE_CACHE_DIR, else ROOT/.cache/vae
 
     @property
     def cache_dir(self) -> Path:
-        return self.cache if self.cache is not None else self.root / ".cache" / "vae"
+        if self.cache is not None:
+            return self.cache
+        if os.environ.get(CACHE_ENV):
+            return Path(os.environ[CACHE_ENV])
+        return self.root / ".cache" / "vae"
 
     @property
     def figures_src(self) -> Path:
