@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     figures.add_argument("--root", type=Path, default=Path("."), help="the project checkout")
     figures.add_argument("--timeout", type=float, default=900.0, help="seconds per figure")
 
+    bench_site = sub.add_parser("bench-site", help="time site builds and count what reruns")
+    bench_site.add_argument("--profile", choices=("quick", "full"), default="full")
+    bench_site.add_argument("--root", type=Path, default=Path("."), help="the project checkout")
+
     bench = sub.add_parser("bench", help="time the trainer against a DataLoader baseline")
     bench.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
     bench.add_argument("--data-dir")
@@ -207,6 +211,15 @@ def _figures(args: argparse.Namespace) -> None:
         raise VAEError(f"{len(report.failed)} figure(s) failed: {names}")
 
 
+def _bench_site(args: argparse.Namespace) -> None:
+    from vae.bench_site import run
+
+    root = args.root.resolve()
+    if not (root / "mkdocs.yml").is_file():
+        raise VAEError(f"{root} has no mkdocs.yml; pass --root")
+    print(run(root, args.profile))
+
+
 def _bench(args: argparse.Namespace) -> None:
     from vae.bench import run
 
@@ -221,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval": _eval,
         "data": _data,
         "figures": _figures,
+        "bench-site": _bench_site,
         "bench": _bench,
     }
     try:

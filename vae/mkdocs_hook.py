@@ -74,7 +74,9 @@ def on_pre_build(config) -> None:
         return
     if _state["command"] == "serve":
         for failure in report.failed:
-            log.warning(f"figure {failure.name} failed; its last good output stays:\n{failure.error}")
+            log.warning(
+                f"figure {failure.name} failed; its last good output stays:\n{failure.error}"
+            )
         return
     details = "\n".join(f"--- figure {f.name} ---\n{f.error}" for f in report.failed)
     names = ", ".join(f.name for f in report.failed)
@@ -116,7 +118,9 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     markdown = PLACEHOLDER.sub(replace, markdown)
     if report is not None and report.failed:
         failed = {f.name for f in report.failed}
-        stale = [s.name for s in _state["scripts"] if s.name in failed and s.page == page.file.src_uri]
+        stale = [
+            s.name for s in _state["scripts"] if s.name in failed and s.page == page.file.src_uri
+        ]
         for name in stale:
             note = (
                 f'!!! failure "This figure is stale: its script failed"\n\n'

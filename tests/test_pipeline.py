@@ -1,0 +1,206 @@
+"""The figure pipeline, in temporary projects: what reruns, what is cached,
+what a failure or a kill leaves behind, and byte-identical rebuilds."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vae import pipeline
+from vae.pipeline import Project, build
+
+REPO = Path(__file__).resolve().parents[1]
+
+USES_PLOTTING = """
+import numpy as np
+from vae import plotting
+
+PAGE = "index.md"
+
+
+def make(ctx):
+    fig, ax = plotting.figure()
+    ax.plot(np.arange(5), np.arange(5) ** 2)
+    ctx.save("line.svg", plotting.svg_bytes(fig))
+    ctx.number("answer", 42)
+"""
+
+USES_CONFIG = """
+from vae.config import ModelConfig
+
+
+def make(ctx):
+    ctx.save("size.txt", str(ModelConfig().data_dim).encode())
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A checkout with the real package and two small figure scripts."""
+    shutil.copytree(REPO / "vae", tmp_path / "vae", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "plot.py").write_text(USES_PLOTTING)
+    (tmp_path / "figures" / "size.py").write_text(USES_CONFIG)
+    return Project(tmp_path, "quick", tmp_path / "cache")
+
+
+def statuses(report):
+    return {r.name: r.status for r in report.results}
+
+
+def quiet(line):
+    pass
+
+
+def test_first_build_runs_then_everything_is_cached(project):
+    first = build(project, log=quiet)
+    assert statuses(first) == {"plot": "ran", "size": "ran"}
+    assert first.numbers() == {"plot": {"answer": 42}}
+    assert (project.figures_out / "size" / "size.txt").read_text() == "784"
+    second = build(project, log=quiet)
+    assert statuses(second) == {"plot": "cached", "size": "cached"}
+
+
+def test_the_record_names_the_modules_a_script_imported(project):
+    build(project, log=quiet)
+    plot = (project.figures_out / "plot" / pipeline.MANIFEST).read_text()
+    size = (project.figures_out / "size" / pipeline.MANIFEST).read_text()
+    assert '"vae.plotting"' in plot and '"vae.plotting"' not in size
+    assert '"vae.config"' in size
+
+
+def test_editing_a_module_reruns_only_the_figures_that_imported_it(project):
+    build(project, log=quiet)
+    plotting = project.package_dir / "plotting.py"
+    plotting.write_text(plotting.read_text() + "\n\ndef extra():\n    return 1\n")
+    assert statuses(build(project, log=quiet)) == {"plot": "ran", "size": "cached"}
+
+
+def test_comments_and_docstrings_rerun_nothing(project):
+    build(project, log=quiet)
+    plotting = project.package_dir / "plotting.py"
+    source = plotting.read_text().replace('"""Plotting helpers', '"""Helpers for plotting', 1)
+    plotting.write_text(source + "\n# a comment\n")
+    assert statuses(build(project, log=quiet)) == {"plot": "cached", "size": "cached"}
+
+
+def test_editing_a_script_reruns_it(project):
+    build(project, log=quiet)
+    script = project.figures_src / "size.py"
+    script.write_text(script.read_text().replace("data_dim", "latent_dim"))
+    report = build(project, log=quiet)
+    assert statuses(report) == {"plot": "cached", "size": "ran"}
+    assert report.results[1].reason == "script changed"
+
+
+def test_a_damaged_output_is_rebuilt(project):
+    build(project, log=quiet)
+    (project.figures_out / "size" / "size.txt").write_text("garbage")
+    report = build(project, log=quiet)
+    assert statuses(report) == {"plot": "cached", "size": "ran"}
+    assert "damaged" in report.results[1].reason
+    assert (project.figures_out / "size" / "size.txt").read_text() == "784"
+
+
+def test_a_damaged_record_is_rebuilt(project):
+    build(project, log=quiet)
+    (project.figures_out / "plot" / pipeline.MANIFEST).write_text("{not json")
+    assert statuses(build(project, log=quiet))["plot"] == "ran"
+
+
+def test_a_failing_script_is_reported_with_its_traceback(project):
+    (project.figures_src / "broken.py").write_text(
+        "def make(ctx):\n    raise RuntimeError('boom')\n"
+    )
+    report = build(project, log=quiet)
+    assert statuses(report)["broken"] == "failed"
+    assert "RuntimeError: boom" in report.failed[0].error
+    assert not (project.figures_out / "broken").exists()
+    assert statuses(report)["plot"] == "ran"  # the others still build
+
+
+def test_a_failure_keeps_the_last_good_output(project):
+    build(project, log=quiet)
+    script = project.figures_src / "size.py"
+    script.write_text(script.read_text() + "\nraise ValueError('broken now')\n")
+    report = build(project, log=quiet)
+    assert statuses(report)["size"] == "failed"
+    assert (project.figures_out / "size" / "size.txt").read_text() == "784"
+
+
+def test_a_script_that_runs_too_long_is_stopped(project):
+    (project.figures_src / "slow.py").write_text(
+        "import time\n\ndef make(ctx):\n    time.sleep(60)\n"
+    )
+    started = time.monotonic()
+    report = build(project, only=["slow"], timeout=1.0, log=quiet)
+    assert time.monotonic() - started < 20
+    assert "timed out" in report.failed[0].error
+
+
+def test_only_and_force(project):
+    build(project, log=quiet)
+    report = build(project, only=["size"], force=True, log=quiet)
+    assert statuses(report) == {"size": "ran"}
+    with pytest.raises(pipeline.VAEError, match="unknown figure nope"):
+        build(project, only=["nope"], log=quiet)
+
+
+def test_cli_exit_status_names_the_failing_figure(project):
+    (project.figures_src / "broken.py").write_text("def make(ctx):\n    1 / 0\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "vae", "figures", "--profile", "quick", "--root", project.root],
+        capture_output=True,
+        text=True,
+        cwd=project.root,
+        env={**os.environ, "VAE_CACHE_DIR": str(project.cache_dir)},
+    )
+    assert result.returncode == 2
+    assert "ZeroDivisionError" in result.stderr
+    assert "1 figure(s) failed: broken" in result.stderr
+    assert "ran     plot" in result.stdout
+
+
+def test_a_killed_build_leaves_no_half_written_output(project):
+    (project.figures_src / "hang.py").write_text(
+        "import pathlib, time\n\n"
+        "def make(ctx):\n"
+        "    ctx.save('half.txt', b'x')\n"
+        f"    pathlib.Path({str(project.root / 'started')!r}).touch()\n"
+        "    time.sleep(60)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vae", "figures", "--only", "hang", "--root", project.root],
+        cwd=project.root,
+        start_new_session=True,
+        env={**os.environ, "VAE_CACHE_DIR": str(project.cache_dir), "VAE_PROFILE": "quick"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not (project.root / "started").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (project.figures_out / "hang").exists()
+    # The next build starts from nothing and sweeps up any leftovers.
+    (project.figures_src / "hang.py").unlink()
+    assert statuses(build(project, log=quiet)) == {"plot": "ran", "size": "ran"}
+    leftovers = [p for p in project.figures_out.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_profile_from_env(monkeypatch):
+    monkeypatch.delenv("VAE_PROFILE", raising=False)
+    assert pipeline.profile_from_env() == "full"
+    monkeypatch.setenv("VAE_PROFILE", "quick")
+    assert pipeline.profile_from_env() == "quick"
+    monkeypatch.setenv("VAE_PROFILE", "fast")
+    with pytest.raises(pipeline.VAEError, match="choose quick or full"):
+        pipeline.profile_from_env()

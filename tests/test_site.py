@@ -1,0 +1,147 @@
+"""The whole site, built by `mkdocs build --strict` in the quick profile, in
+temporary copies of the repository."""
+
+import filecmp
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from vae import mkdocs_hook, pipeline
+
+REPO = Path(__file__).resolve().parents[1]
+COPIED = ("vae", "figures", "docs", "mkdocs.yml")
+
+pytestmark = pytest.mark.slow
+
+
+def copy_repo(destination: Path) -> Path:
+    destination.mkdir(parents=True)
+    for name in COPIED:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(
+                source, destination / name, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def mkdocs_build(root: Path) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "VAE_PROFILE": "quick",
+        "VAE_CACHE_DIR": str(root / "cache"),
+        "NO_MKDOCS_2_WARNING": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = copy_repo(tmp_path_factory.mktemp("site") / "repo")
+    result = mkdocs_build(root)
+    assert result.returncode == 0, result.stderr
+    return root, result
+
+
+def test_strict_build_renders_figures_and_numbers(built):
+    root, result = built
+    assert "3 ran, 0 cached, 0 failed" in result.stderr
+    html = (root / "site" / "index.html").read_text()
+    numbers = json.loads((root / "site" / "figures" / "model_scores" / "numbers.json").read_text())
+    assert f"{numbers['vae_2d_test_elbo']:,.2f}" in html
+    assert "{{" not in html
+    for image in ("latent_maps/latent-maps.svg", "prior_samples/vae-2d.png"):
+        assert (root / "site" / "figures" / image).stat().st_size > 1000
+    assert not (root / "docs" / "figures").exists()  # nothing generated lands in docs/
+
+
+def test_a_prose_edit_reruns_nothing(built):
+    root, _ = built
+    page = root / "docs" / "index.md"
+    page.write_text(page.read_text() + "\nOne more sentence.\n")
+    result = mkdocs_build(root)
+    assert result.returncode == 0, result.stderr
+    assert "0 ran, 3 cached, 0 failed" in result.stderr
+    assert "One more sentence." in (root / "site" / "index.html").read_text()
+
+
+def test_a_damaged_model_is_trained_again(built):
+    root, _ = built
+    [weights] = (root / "cache" / "models").glob("vae-2d-*/model.safetensors")
+    weights.write_bytes(weights.read_bytes()[:-10] + b"\0" * 10)
+    project = pipeline.Project(root, "quick", root / "cache")
+    report = pipeline.build(project, only=["prior_samples"], force=True, log=lambda _: None)
+    assert report.results[0].trained == ["vae-2d"]
+
+
+def test_an_unknown_number_fails_the_strict_build(built, tmp_path):
+    root = copy_repo(tmp_path / "repo")
+    shutil.copytree(built[0] / "cache", root / "cache")
+    page = root / "docs" / "index.md"
+    page.write_text(page.read_text() + "\nIt is {{ model_scores.no_such_key }}.\n")
+    result = mkdocs_build(root)
+    assert result.returncode != 0
+    assert "no number model_scores.no_such_key" in result.stderr
+
+
+def test_a_failing_figure_fails_the_build_with_its_name(built, tmp_path):
+    root = copy_repo(tmp_path / "repo")
+    shutil.copytree(built[0] / "cache", root / "cache")
+    (root / "figures" / "broken_plot.py").write_text(
+        "def make(ctx):\n    raise ValueError('the axes are upside down')\n"
+    )
+    result = mkdocs_build(root)
+    assert result.returncode != 0
+    assert "figure script failed: broken_plot" in result.stderr
+    assert "ValueError: the axes are upside down" in result.stderr
+
+
+def test_two_clean_builds_are_byte_identical(built, tmp_path):
+    first = built[0] / "cache" / "quick" / "figures"
+    root = copy_repo(tmp_path / "repo")
+    assert mkdocs_build(root).returncode == 0
+    second = root / "cache" / "quick" / "figures"
+    for figure in sorted(p.name for p in first.iterdir()):
+        names = sorted(p.name for p in (first / figure).iterdir())
+        assert names == sorted(p.name for p in (second / figure).iterdir())
+        _, mismatch, errors = filecmp.cmpfiles(
+            first / figure, second / figure, names, shallow=False
+        )
+        assert mismatch == [] and errors == [], figure
+
+
+def test_serve_marks_the_page_of_a_failed_figure_as_stale(monkeypatch):
+    report = pipeline.BuildReport(
+        [pipeline.FigureResult("plot", "failed", error="Traceback ...")], Path("/nowhere"), 0.0
+    )
+    scripts = [pipeline.FigureScript("plot", Path("figures/plot.py"), "index.md")]
+    monkeypatch.setitem(mkdocs_hook._state, "report", report)
+    monkeypatch.setitem(mkdocs_hook._state, "scripts", scripts)
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="index.md"))
+    other = SimpleNamespace(file=SimpleNamespace(src_uri="other.md"))
+    marked = mkdocs_hook.on_page_markdown("# Title\n", page, None, None)
+    assert marked.startswith('!!! failure "This figure is stale: its script failed"')
+    assert "figures/plot.py" in marked
+    assert mkdocs_hook.on_page_markdown("# Title\n", other, None, None) == "# Title\n"
+
+
+@pytest.mark.parametrize(
+    "value, spec, text",
+    [(-199.94216, None, "-199.94"), (4500, None, "4,500"), (0.5, ".0%", "50%"), ("x", None, "x")],
+)
+def test_number_formatting(value, spec, text):
+    assert mkdocs_hook.format_number(value, spec) == text
