@@ -1,29 +1,44 @@
-"""The 2-D latent maps of the autoencoder, the noisy autoencoder and the VAE,
-side by side: the test digits placed at the mean of q(z|x), coloured by class."""
+"""The 2-D latent maps of the autoencoder, the noisy autoencoder and the VAE:
+the test digits placed at the mean of q(z|x), coloured by class. One map per
+model, and the three side by side on shared axes."""
 
+import numpy as np
 import torch
 
 from vae import plotting
 from vae.data import test_inputs
-from vae.train import evaluate
 
-PAGE = "index.md"
+PAGE = "autoencoders.md"
 MODELS = (("ae-2d", "Autoencoder"), ("noisy-ae-2d", "Noisy autoencoder"), ("vae-2d", "VAE"))
+
+
+def codes(ctx, name, dataset):
+    run = ctx.model(name)
+    x = test_inputs(dataset, run.config.data.binarize)
+    with torch.no_grad():
+        return run.model.encode(x).mu.numpy()
 
 
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
+    labels = dataset.test_labels.numpy()
+    all_codes = {name: codes(ctx, name, dataset) for name, _ in MODELS}
+
+    for name, title in MODELS:
+        fig, ax = plotting.figure(figsize=(4.6, 4.6))
+        plotting.latent_scatter(ax, all_codes[name], labels, title)
+        plotting.class_legend(fig, dataset.class_names)
+        ctx.save(f"{name}.svg", plotting.svg_bytes(fig))
+        z = all_codes[name]
+        key = name.replace("-", "_")
+        # How far the codes spread: the standard deviation of each coordinate.
+        ctx.number(f"{key}_spread", float(np.mean(z.std(axis=0))))
+        ctx.number(f"{key}_radius_99", float(np.quantile(np.linalg.norm(z, axis=1), 0.99)))
+
     fig, axes = plotting.figure(1, 3, figsize=(10, 3.9))
     for ax, (name, title) in zip(axes, MODELS, strict=True):
-        run = ctx.model(name)
-        x = test_inputs(dataset, run.config.data.binarize)
-        with torch.no_grad():
-            z = run.model.encode(x).mu.numpy()
-        plotting.latent_scatter(ax, z, dataset.test_labels.numpy(), title)
-        result = evaluate(run.model, x)
-        ctx.number(f"{name.replace('-', '_')}_test_log_px_given_z", result["log_px_given_z"])
-        ctx.number(f"{name.replace('-', '_')}_test_kl", result["kl"])
-        ctx.number(f"{name.replace('-', '_')}_epochs", run.config.train.epochs)
+        plotting.latent_scatter(ax, all_codes[name], labels, title)
     plotting.class_legend(fig, dataset.class_names)
-    ctx.save("latent-maps.svg", plotting.svg_bytes(fig))
-    ctx.number("test_examples", len(dataset.test_images))
+    ctx.save("side-by-side.svg", plotting.svg_bytes(fig))
+    ctx.number("test_examples", len(labels))
+    ctx.number("epochs", ctx.model("vae-2d").config.train.epochs)

@@ -1,16 +1,16 @@
-"""Images decoded from codes drawn from N(0, I): the autoencoder's are mostly
-not digits, the VAE's mostly are."""
+"""Images decoded from codes drawn from the prior N(0, I), for the three 2-D
+models: the autoencoder never learned what most such codes mean."""
 
 import torch
 
 from vae import plotting
 
-PAGE = "index.md"
+PAGE = "autoencoders.md"
 COUNT, COLUMNS, SEED = 32, 8, 0
 
 
 def make(ctx):
-    for name in ("ae-2d", "vae-2d"):
+    for name in ("ae-2d", "noisy-ae-2d", "vae-2d"):
         run = ctx.model(name)
         images = run.model.sample_prior(COUNT, torch.Generator().manual_seed(SEED))
         ctx.save(f"{name}.png", plotting.grid_png(images.numpy(), COLUMNS))

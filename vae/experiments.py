@@ -39,13 +39,28 @@ class Experiment:
         )
 
 
-def _embedded(kind: str, latent_dim: int, epochs: int, **train) -> RunConfig:
-    """A model of the article: MLP 784-400-D on the embedded digits, dynamically binarized."""
+def _embedded(
+    kind: str, latent_dim: int, epochs: int, binarize: str = "dynamic", **train
+) -> RunConfig:
+    """A model of the article: MLP 784-400-D on the embedded digits."""
     return RunConfig(
         ModelConfig(kind=kind, hidden_sizes=(400,), latent_dim=latent_dim),
-        DataConfig(EMBEDDED, "dynamic"),
+        DataConfig(EMBEDDED, binarize),  # type: ignore[arg-type]
         TrainConfig(epochs=epochs, **train),
     )
+
+
+# The beta sweep: 20-D VAEs that differ only in the weight of the KL term.
+BETAS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+SWEEP_EPOCHS = 20
+# Averaging the reconstruction term over the 784 pixels instead of summing it,
+# while the KL stays summed, is the same objective as beta = 784, divided by 784.
+PIXELS = 784
+
+
+def beta_name(beta: float) -> str:
+    """The experiment name of the sweep's model with this beta."""
+    return f"vae-20d-beta-{beta:g}"
 
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -59,6 +74,17 @@ EXPERIMENTS: dict[str, Experiment] = {
         ),
         Experiment("vae-2d", "variational autoencoder, 2-D code", _embedded("vae", 2, 60)),
         Experiment("vae-20d", "variational autoencoder, 20-D code", _embedded("vae", 20, 60)),
+        *(
+            Experiment(
+                beta_name(b), f"20-D VAE, beta = {b:g}", _embedded("vae", 20, SWEEP_EPOCHS, beta=b)
+            )
+            for b in (*BETAS, float(PIXELS))
+        ),
+        Experiment(
+            "vae-20d-gray",
+            "20-D VAE fed gray levels as Bernoulli targets",
+            _embedded("vae", 20, SWEEP_EPOCHS, binarize="continuous"),
+        ),
     )
 }
 

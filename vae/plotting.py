@@ -20,7 +20,7 @@ STYLE = {
     "axes.spines.right": False,
     "axes.titlesize": 11,
     "legend.frameon": False,
-    "svg.fonttype": "none",  # text stays text: smaller files, selectable labels
+    "svg.fonttype": "path",  # glyphs as paths: math symbols render without the fonts
     "svg.hashsalt": "vae-explained",  # fixed ids, so a rebuild is byte-identical
 }
 CLASS_COLORS = plt.get_cmap("tab10").colors
@@ -98,3 +98,89 @@ def class_legend(fig: plt.Figure, class_names: tuple[str, ...]) -> None:
         for i, name in enumerate(class_names)
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=len(class_names))
+
+
+# -- diagram pieces ---------------------------------------------------------------
+
+DIAGRAM_STYLE = {"boxstyle": "round,pad=0.35", "linewidth": 1.2}
+NETWORK_COLOR = "#c5cae9"  # encoder and decoder
+CODE_COLOR = "#ffe0b2"  # the latent code
+NOISE_COLOR = "#e0e0e0"  # randomness
+LOSS_COLOR = "#b71c1c"
+
+
+def diagram_axes(width: float, height: float) -> tuple[plt.Figure, plt.Axes]:
+    """An empty canvas with data coordinates 0..width by 0..height, one unit per inch."""
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(width, height))
+        ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.set_axis_off()
+    return fig, ax
+
+
+def node(ax: plt.Axes, x: float, y: float, text: str, color: str, size: int = 11) -> None:
+    """A labelled rounded box centred at (x, y)."""
+    ax.text(
+        x,
+        y,
+        text,
+        ha="center",
+        va="center",
+        fontsize=size,
+        bbox={**DIAGRAM_STYLE, "facecolor": color, "edgecolor": "#37474f"},
+    )
+
+
+def arrow(
+    ax: plt.Axes,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    label: str = "",
+    color: str = "#37474f",
+    dashed: bool = False,
+) -> None:
+    """An arrow from start to end, with an optional label above its middle."""
+    ax.annotate(
+        "",
+        xy=end,
+        xytext=start,
+        arrowprops={
+            "arrowstyle": "-|>",
+            "color": color,
+            "linewidth": 1.3,
+            "linestyle": "--" if dashed else "-",
+            "shrinkA": 4,
+            "shrinkB": 4,
+        },
+    )
+    if label:
+        middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.18)
+        ax.text(*middle, label, ha="center", va="bottom", fontsize=9, color=color)
+
+
+def picture(ax: plt.Axes, image: np.ndarray, x: float, y: float, size: float, title: str) -> None:
+    """A gray image of side `size` centred at (x, y), ink dark on white, titled below."""
+    half = size / 2
+    ax.imshow(
+        1.0 - image,
+        cmap="gray",
+        vmin=0,
+        vmax=1,
+        interpolation="nearest",
+        extent=(x - half, x + half, y - half, y + half),
+        zorder=2,
+    )
+    ax.add_patch(
+        plt.Rectangle(
+            (x - half, y - half),
+            size,
+            size,
+            fill=False,
+            edgecolor="#37474f",
+            linewidth=1.0,
+            zorder=3,
+        )
+    )
+    ax.text(x, y - half - 0.12, title, ha="center", va="top", fontsize=10)
