@@ -19,11 +19,12 @@ SEED = 0
 
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
-    rates, distortions = [], []
+    rates, distortions, elbos = [], [], []
     for beta in BETAS:
         run = ctx.model(beta_name(beta))
         result = evaluate(run.model, test_inputs(dataset, run.config.data.binarize))
         rates.append(result["kl"])
+        elbos.append(result["elbo"])
         distortions.append(-result["log_px_given_z"])
         key = f"beta_{beta:g}".replace(".", "_")
         ctx.number(f"{key}_rate", result["kl"])
@@ -48,6 +49,7 @@ def make(ctx):
         run = ctx.model(beta_name(beta))
         samples = run.model.sample_prior(24, torch.Generator().manual_seed(SEED))
         ctx.save(f"samples-beta-{beta:g}.png", plotting.grid_png(samples.numpy(), 12))
+    ctx.number("best_elbo_beta", BETAS[max(range(len(BETAS)), key=elbos.__getitem__)])
     ctx.number("epochs", ctx.model(beta_name(BETAS[0])).config.train.epochs)
     ctx.number("beta_low", BETAS[0])
     ctx.number("beta_high", BETAS[-1])

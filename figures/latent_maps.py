@@ -42,3 +42,4 @@ def make(ctx):
     ctx.save("side-by-side.svg", plotting.svg_bytes(fig))
     ctx.number("test_examples", len(labels))
     ctx.number("epochs", ctx.model("vae-2d").config.train.epochs)
+    ctx.number("noise_sigma", ctx.model("noisy-ae-2d").config.model.noise_sigma)

@@ -8,13 +8,16 @@
   numbers the figure NAME recorded; an unknown key is a warning, which fails
   a strict build;
 - a failing figure fails `mkdocs build`; under `mkdocs serve` the last good
-  outputs stay and the pages it feeds say that the figure is stale.
+  outputs stay and the pages it feeds say that the figure is stale;
+- it serves MathJax from the site itself (assets/mathjax/), taken from the
+  jupyter-server-mathjax package, so no page asks a third-party host for it.
 
 This is the only module that imports MkDocs.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -28,6 +31,18 @@ log = get_plugin_logger("vae-figures")
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)(?::([^}\s]+))?\s*\}\}")
 URL_PREFIX = "figures"
+MATHJAX_URL = "assets/mathjax"
+# The parts of MathJax 2 the site uses: the combined TeX-AMS-MML_HTMLorMML-full
+# configuration (TeX in, HTML-CSS out), its extensions, and the STIX-Web fonts.
+MATHJAX_PARTS = (
+    "MathJax.js",
+    "config",
+    "jax/input/TeX",
+    "jax/output/HTML-CSS",
+    "jax/element",
+    "extensions",
+    "fonts/HTML-CSS/STIX-Web/woff",
+)
 
 _state: dict[str, Any] = {"command": "build", "report": None, "scripts": []}
 
@@ -84,6 +99,8 @@ def on_pre_build(config) -> None:
 
 
 def on_files(files: Files, config) -> Files:
+    for file in _mathjax_files(config):
+        files.append(file)
     report = _state["report"]
     if report is None:
         return files
@@ -92,8 +109,35 @@ def on_files(files: Files, config) -> Files:
         if not directory.is_dir():
             continue
         for path in sorted(directory.iterdir()):
-            if path.is_file() and not path.name.startswith("_"):
-                uri = f"{URL_PREFIX}/{script.name}/{path.name}"
+            if not path.is_file() or path.name.startswith("_"):
+                continue
+            if (
+                script.page
+                and script.page.endswith(".ipynb")
+                and path.name == Path(script.page).name
+            ):
+                # An executed notebook takes the place of its source page.
+                source = files.get_file_from_path(script.page)
+                if source is not None:
+                    files.remove(source)
+                files.append(File.generated(config, script.page, abs_src_path=str(path)))
+                continue
+            uri = f"{URL_PREFIX}/{script.name}/{path.name}"
+            files.append(File.generated(config, uri, abs_src_path=str(path)))
+    return files
+
+
+def _mathjax_files(config) -> list[File]:
+    spec = importlib.util.find_spec("jupyter_server_mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        raise PluginError("MathJax is missing: pip install jupyter-server-mathjax")
+    static = Path(spec.submodule_search_locations[0]) / "static"
+    files = []
+    for part in MATHJAX_PARTS:
+        paths = [static / part] if (static / part).is_file() else sorted((static / part).rglob("*"))
+        for path in paths:
+            if path.is_file() and path.suffix in (".js", ".woff"):
+                uri = f"{MATHJAX_URL}/{path.relative_to(static).as_posix()}"
                 files.append(File.generated(config, uri, abs_src_path=str(path)))
     return files
 

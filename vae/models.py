@@ -83,6 +83,7 @@ class Decoder(nn.Module):
         return out.view(-1, *self.image_shape)
 
 
+# --8<-- [start:reparameterize]
 def reparameterize(
     mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -90,6 +91,7 @@ def reparameterize(
     a differentiable function of mu and logvar."""
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + torch.exp(0.5 * logvar) * eps
+# --8<-- [end:reparameterize]
 
 
 class LatentModel(nn.Module):
@@ -142,11 +144,13 @@ class LatentModel(nn.Module):
         return objectives.gaussian_log_likelihood(x, decoded, logvar)
 
     # -- the objective ------------------------------------------------------
+    # --8<-- [start:terms]
     def terms(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Terms:
         """One-sample estimates of log p(x|z) and KL(q(z|x) || p(z)) per example."""
         posterior = self.encode(x)
         z = self.sample_posterior(posterior, generator)
         return Terms(self.log_likelihood(x, self.decode(z)), self.kl(posterior))
+    # --8<-- [end:terms]
 
     def log_weights(
         self, x: torch.Tensor, k: int, generator: torch.Generator | None = None

@@ -79,6 +79,7 @@ def diagonal_normal_log_density(
     return -0.5 * (LOG_2PI + logvar + (z - mu).square() * torch.exp(-logvar)).sum(dim=-1)
 
 
+# --8<-- [start:gaussian_kl]
 def gaussian_kl(
     mu: torch.Tensor,
     logvar: torch.Tensor,
@@ -109,6 +110,7 @@ def gaussian_kl(
         - 1.0
     )
     return kl.sum(dim=-1)
+# --8<-- [end:gaussian_kl]
 
 
 def elbo(log_px_given_z: torch.Tensor, kl: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
@@ -128,6 +130,7 @@ def elbo(log_px_given_z: torch.Tensor, kl: torch.Tensor, beta: float = 1.0) -> t
     return log_px_given_z - beta * kl
 
 
+# --8<-- [start:iwae_bound]
 def iwae_bound(log_weights: torch.Tensor) -> torch.Tensor:
     r"""The importance-weighted bound from k samples, per example.
 
@@ -143,3 +146,4 @@ def iwae_bound(log_weights: torch.Tensor) -> torch.Tensor:
     """
     k = log_weights.shape[0]
     return torch.logsumexp(log_weights, dim=0) - math.log(k)
+# --8<-- [end:iwae_bound]

@@ -161,6 +161,13 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_hash(path: Path) -> str:
+    """The fingerprint of a file a figure read: syntax tree for Python, else bytes."""
+    if path.suffix == ".py":
+        return artifacts.source_hash(path)
+    return _sha256(path.read_bytes())
+
+
 def stale_reason(script: FigureScript, project: Project) -> str | None:
     """Why `script` must run again, or None if its cached outputs are current."""
     out = project.figures_out / script.name
@@ -178,6 +185,10 @@ def stale_reason(script: FigureScript, project: Project) -> str | None:
         path = artifacts.module_path(module, project.package_dir)
         if path is None or artifacts.source_hash(path) != digest:
             return f"{module} changed"
+    for relative, digest in manifest.get("files", {}).items():
+        path = project.root / relative
+        if not path.is_file() or file_hash(path) != digest:
+            return f"{relative} changed"
     for name, key in manifest.get("models", {}).items():
         try:
             current = artifacts.model_key(name, project.profile, project.package_dir)
@@ -209,12 +220,22 @@ class FigureContext:
     def __init__(self, script: FigureScript, project: Project) -> None:
         self.name = script.name
         self.profile = project.profile
+        self.root = project.root
         self._store = artifacts.ModelStore(project.models_dir, project.profile, project.package_dir)
         self.files: dict[str, bytes] = {}
         self.numbers: dict[str, Any] = {}
         self.models: dict[str, str] = {}
         self.datasets: dict[str, str] = {}
         self.trained: list[str] = []
+        self.files_read: dict[str, str] = {}
+
+    def depend_on(self, path: Path) -> None:
+        """Records a file the outputs depend on that is not a Python import.
+
+        Python files are compared by syntax tree, others byte for byte.
+        """
+        path = Path(path).resolve()
+        self.files_read[path.relative_to(self.root.resolve()).as_posix()] = file_hash(path)
 
     def model(self, name: str):
         """The trained model of experiment `name` (a `vae.checkpoint.Run`)."""
@@ -279,6 +300,7 @@ def _worker(request: dict[str, Any]) -> dict[str, Any]:
             "modules": _project_modules(project.package_dir),
             "models": ctx.models,
             "data": ctx.datasets,
+            "files": ctx.files_read,
             "versions": artifacts.library_versions(),
             "profile": project.profile,
             "outputs": {name: _sha256(data) for name, data in files.items()},

@@ -137,6 +137,7 @@ def train(
             sums = torch.zeros(2, dtype=torch.float64, device=device)
             for step in range(steps):
                 x = train_x[order[step * tc.batch_size : (step + 1) * tc.batch_size]]
+                # --8<-- [start:step]
                 terms = model.terms(x, noise_gen)
                 loss = -objectives.elbo(terms.log_px_given_z, terms.kl, tc.beta).mean()
                 if not torch.isfinite(loss):
@@ -147,6 +148,7 @@ def train(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                # --8<-- [end:step]
                 sums += torch.stack([terms.log_px_given_z.sum(), terms.kl.sum()]).detach()
                 bar.update()
             train_rec, train_kl = (sums / n).tolist()
