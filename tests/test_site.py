@@ -59,14 +59,18 @@ def built(tmp_path_factory):
 
 def test_strict_build_renders_figures_and_numbers(built):
     root, result = built
-    assert "3 ran, 0 cached, 0 failed" in result.stderr
-    html = (root / "site" / "index.html").read_text()
+    figures = len(pipeline.discover(root / "figures"))
+    assert f"{figures} ran, 0 cached, 0 failed" in result.stderr
+    html = (root / "site" / "results" / "index.html").read_text()
     numbers = json.loads((root / "site" / "figures" / "model_scores" / "numbers.json").read_text())
     assert f"{numbers['vae_2d_test_elbo']:,.2f}" in html
     assert "{{" not in html
-    for image in ("latent_maps/latent-maps.svg", "prior_samples/vae-2d.png"):
+    for image in ("latent_maps/side-by-side.svg", "prior_samples/vae-2d.png"):
         assert (root / "site" / "figures" / image).stat().st_size > 1000
     assert not (root / "docs" / "figures").exists()  # nothing generated lands in docs/
+    # The notebook page shows the outputs of its execution at build time.
+    notebook = (root / "site" / "notebook" / "index.html").read_text()
+    assert "test ELBO after" in notebook and "data:image/png;base64" in notebook
 
 
 def test_a_prose_edit_reruns_nothing(built):
@@ -75,7 +79,8 @@ def test_a_prose_edit_reruns_nothing(built):
     page.write_text(page.read_text() + "\nOne more sentence.\n")
     result = mkdocs_build(root)
     assert result.returncode == 0, result.stderr
-    assert "0 ran, 3 cached, 0 failed" in result.stderr
+    figures = len(pipeline.discover(root / "figures"))
+    assert f"0 ran, {figures} cached, 0 failed" in result.stderr
     assert "One more sentence." in (root / "site" / "index.html").read_text()
 
 

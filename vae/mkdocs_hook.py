@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import get_plugin_logger
+from mkdocs.plugins import event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files
 
 log = get_plugin_logger("vae-figures")
@@ -98,6 +98,7 @@ def on_pre_build(config) -> None:
     raise PluginError(f"figure script failed: {names}\n{details}")
 
 
+@event_priority(100)  # before mkdocs-jupyter, which must see the executed notebook
 def on_files(files: Files, config) -> Files:
     for file in _mathjax_files(config):
         files.append(file)
@@ -120,7 +121,11 @@ def on_files(files: Files, config) -> Files:
                 source = files.get_file_from_path(script.page)
                 if source is not None:
                     files.remove(source)
-                files.append(File.generated(config, script.page, abs_src_path=str(path)))
+                # A plain File rooted in the cache, not File.generated: mkdocs-jupyter
+                # wraps it and needs its source directory.
+                files.append(
+                    File(script.page, str(directory), config.site_dir, config.use_directory_urls)
+                )
                 continue
             uri = f"{URL_PREFIX}/{script.name}/{path.name}"
             files.append(File.generated(config, uri, abs_src_path=str(path)))

@@ -91,6 +91,8 @@ def reparameterize(
     a differentiable function of mu and logvar."""
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + torch.exp(0.5 * logvar) * eps
+
+
 # --8<-- [end:reparameterize]
 
 
@@ -150,6 +152,7 @@ class LatentModel(nn.Module):
         posterior = self.encode(x)
         z = self.sample_posterior(posterior, generator)
         return Terms(self.log_likelihood(x, self.decode(z)), self.kl(posterior))
+
     # --8<-- [end:terms]
 
     def log_weights(

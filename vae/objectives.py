@@ -110,6 +110,8 @@ def gaussian_kl(
         - 1.0
     )
     return kl.sum(dim=-1)
+
+
 # --8<-- [end:gaussian_kl]
 
 
@@ -146,4 +148,6 @@ def iwae_bound(log_weights: torch.Tensor) -> torch.Tensor:
     """
     k = log_weights.shape[0]
     return torch.logsumexp(log_weights, dim=0) - math.log(k)
+
+
 # --8<-- [end:iwae_bound]
