@@ -19,6 +19,7 @@ from vae.train import evaluate
 
 PAGE = "results.md"
 ACTIVE_NATS = 0.01  # a latent dimension whose mean KL exceeds this counts as active
+GRAY = (0.05, 0.95)  # a pixel strictly between these levels counts as gray
 SEED = 0
 
 
@@ -50,8 +51,10 @@ def make(ctx):
     gray_result = evaluate(gray_run.model, gray)
     ctx.number("gray_loss", -gray_result["elbo"])
     ctx.number("gray_loss_above_floor", -gray_result["elbo"] - float(floor.mean()))
-    gray_pixels = ((gray > 0.05) & (gray < 0.95)).float().mean(dim=(1, 2))
+    gray_pixels = ((gray > GRAY[0]) & (gray < GRAY[1])).float().mean(dim=(1, 2))
     ctx.number("gray_pixel_share", float(gray_pixels.mean()))
+    ctx.number("gray_low", GRAY[0])
+    ctx.number("gray_high", GRAY[1])
 
     # 3. Collapse: per-dimension KL at beta = 1 and at the largest beta of the sweep.
     fig, ax = plotting.figure(figsize=(6.4, 3.4))
