@@ -58,9 +58,9 @@ def make(ctx):
     plotting.arrow(ax, (2.95, y), (3.65, y))
     plotting.arrow(ax, (4.15, y), (5.0, y))
     plotting.arrow(ax, (4.8, 2.35), (5.3, 1.6), dashed=True)
-    plotting.arrow(ax, (6.45, y), (6.65, y))
+    plotting.arrow(ax, (6.55, y), (7.65, y))
     ax.text(
-        4.8,
+        5.3,
         0.3,
         r"loss $= -\log p(x \mid z) + \mathrm{KL}(\mathcal{N}(\mu, \sigma_0^2 I)"
         r" \,\|\, \mathcal{N}(0, I))$,   $\sigma_0$ fixed",
@@ -81,9 +81,9 @@ def make(ctx):
     plotting.arrow(ax, (4.35, 1.75), (5.0, 1.45))
     plotting.arrow(ax, (4.35, 0.95), (5.0, 1.25))
     plotting.arrow(ax, (4.8, 2.4), (5.4, 1.6), dashed=True)
-    plotting.arrow(ax, (6.55, y), (6.65, y))
+    plotting.arrow(ax, (6.7, y), (7.65, y))
     ax.text(
-        4.8,
+        5.3,
         0.2,
         r"loss $= -\log p(x \mid z) + \mathrm{KL}(\mathcal{N}(\mu, \sigma^2)"
         r" \,\|\, \mathcal{N}(0, I))$ $=$ $-$ELBO",

@@ -97,7 +97,8 @@ def class_legend(fig: plt.Figure, class_names: tuple[str, ...]) -> None:
         plt.Line2D([], [], marker="o", linestyle="", color=CLASS_COLORS[i], label=name)
         for i, name in enumerate(class_names)
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(class_names))
+    columns = len(class_names) if fig.get_figwidth() >= 8 else (len(class_names) + 1) // 2
+    fig.legend(handles=handles, loc="outside lower center", ncols=columns)
 
 
 # -- diagram pieces ---------------------------------------------------------------
