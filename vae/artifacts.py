@@ -39,7 +39,14 @@ LIBRARIES = ("torch", "numpy", "matplotlib")
 
 def source_hash(path: Path) -> str:
     """SHA-256 of a Python file's syntax tree without docstrings or comments."""
-    tree = ast.parse(path.read_bytes(), filename=str(path))
+    stat = Path(path).stat()
+    return _source_hash(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _source_hash(path: str, mtime_ns: int, size: int) -> str:
+    """source_hash, remembered per file version: a check of an unchanged tree parses nothing."""
+    tree = ast.parse(Path(path).read_bytes(), filename=path)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (
@@ -70,6 +77,15 @@ def import_closure(module: str, package_dir: Path = PACKAGE_DIR) -> list[str]:
 
     Read from the source statically, imports inside functions included.
     """
+    versions = tuple(
+        (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(package_dir.glob("*.py"))
+    )
+    return list(_import_closure(module, package_dir, versions))
+
+
+@functools.lru_cache(maxsize=64)
+def _import_closure(module: str, package_dir: Path, versions: tuple) -> tuple[str, ...]:
+    """import_closure, remembered while no file of the package changes."""
     seen: set[str] = set()
     stack = [module]
     while stack:
@@ -84,18 +100,27 @@ def import_closure(module: str, package_dir: Path = PACKAGE_DIR) -> list[str]:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 stack.append(node.module)
                 stack += [f"{node.module}.{alias.name}" for alias in node.names]
-    return sorted(seen)
+    return tuple(sorted(seen))
 
 
-def library_versions() -> dict[str, str]:
-    """Versions of Python and of the libraries in LIBRARIES, without importing them."""
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> tuple[tuple[str, str], ...]:
     versions = {"python": platform.python_version()}
     for name in LIBRARIES:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "absent"
-    return versions
+    return tuple(versions.items())
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and of the libraries in LIBRARIES, without importing them.
+
+    Read once per process: a long-running `mkdocs serve` needs a restart to
+    notice an upgraded library.
+    """
+    return dict(_library_versions())
 
 
 @functools.lru_cache(maxsize=16)

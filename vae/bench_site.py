@@ -72,7 +72,7 @@ def run(root: Path, profile: str = "full") -> str:
         copy = Path(tmp)
         _copy(root, copy)
         config = (copy / "mkdocs.yml").read_text()
-        plain = re.sub(r"(?ms)^hooks:\n(?:  - .*\n)+", "", config)
+        plain = re.sub(r"(?m)^hooks:\n(?:  - .*\n)+", "", config)
         (copy / "mkdocs-plain.yml").write_text(plain)
         rows = []
         seconds, log = _mkdocs(copy, "mkdocs.yml", profile)
