@@ -13,24 +13,16 @@ from types import SimpleNamespace
 import pytest
 
 from vae import mkdocs_hook, pipeline
+from vae.bench_site import copy_checkout
 
 REPO = Path(__file__).resolve().parents[1]
-COPIED = ("vae", "figures", "docs", "mkdocs.yml")
 
 pytestmark = pytest.mark.slow
 
 
 def copy_repo(destination: Path) -> Path:
     destination.mkdir(parents=True)
-    for name in COPIED:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(
-                source, destination / name, ignore=shutil.ignore_patterns("__pycache__")
-            )
-        else:
-            shutil.copy2(source, destination / name)
-    return destination
+    return copy_checkout(REPO, destination)
 
 
 def mkdocs_build(root: Path) -> subprocess.CompletedProcess:

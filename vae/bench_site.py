@@ -27,7 +27,9 @@ SUMMARY = re.compile(r"figures \((\w+)\): (\d+) ran, (\d+) cached, (\d+) failed"
 TRAINED = re.compile(r"; trained (.+)$", re.MULTILINE)
 
 
-def _copy(root: Path, destination: Path) -> None:
+def copy_checkout(root: Path, destination: Path) -> Path:
+    """Copies what a site build reads (package, scripts, pages, config) to `destination`."""
+    destination.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         source = root / name
         if source.is_dir():
@@ -36,6 +38,7 @@ def _copy(root: Path, destination: Path) -> None:
             )
         else:
             shutil.copy2(source, destination / name)
+    return destination
 
 
 def _mkdocs(root: Path, config: str, profile: str) -> tuple[float, str]:
@@ -70,7 +73,7 @@ def run(root: Path, profile: str = "full") -> str:
     """Runs the four builds and returns the table as text."""
     with tempfile.TemporaryDirectory(prefix="vae-bench-site-") as tmp:
         copy = Path(tmp)
-        _copy(root, copy)
+        copy_checkout(root, copy)
         config = (copy / "mkdocs.yml").read_text()
         plain = re.sub(r"(?m)^hooks:\n(?:  - .*\n)+", "", config)
         (copy / "mkdocs-plain.yml").write_text(plain)
