@@ -43,9 +43,9 @@ def test_every_figure_comes_from_a_script_and_has_a_caption():
             assert figure in scripts, f"{page.name}: no script figures/{figure}.py"
             assert len(alt) > 20, f"{page.name}: alt text too short for {match.group(0)}"
         blocks = re.findall(r"!\[[^\]]*\]\(figures/[^)]+\)\n\n/// figure-caption", text)
-        tabs = re.findall(r"/// tab \|[^\n]*\n!\[[^\]]*\]\(figures/", text)
         images = re.findall(r"!\[[^\]]*\]\(figures/", text)
-        assert len(blocks) + len(tabs) == len(images), f"{page.name}: an image lacks a caption"
+        assert len(blocks) == len(images), f"{page.name}: an image lacks a caption"
+        assert "/// tab" not in text, f"{page.name}: tabs use the === syntax of pymdownx.tabbed"
 
 
 def test_every_script_feeds_a_page_that_exists():

@@ -57,6 +57,12 @@ def test_strict_build_renders_figures_and_numbers(built):
     numbers = json.loads((root / "site" / "figures" / "model_scores" / "numbers.json").read_text())
     assert f"{numbers['vae_2d_test_elbo']:,.2f}" in html
     assert "{{" not in html
+    for page in ("index", "autoencoders", "variational-inference", "results"):
+        text = (
+            root / "site" / page / "index.html" if page != "index" else root / "site" / "index.html"
+        ).read_text()
+        assert "/// " not in text, f"{page}: an unprocessed block marker"
+        assert "{{" not in text, f"{page}: an unreplaced number"
     for image in ("latent_maps/side-by-side.svg", "prior_samples/vae-2d.png"):
         assert (root / "site" / "figures" / image).stat().st_size > 1000
     assert not (root / "docs" / "figures").exists()  # nothing generated lands in docs/
