@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import yaml
 
 from vae import mkdocs_hook, pipeline
 from vae.bench_site import copy_checkout
@@ -66,6 +67,10 @@ def test_strict_build_renders_figures_and_numbers(built):
     for image in ("latent_maps/side-by-side.svg", "prior_samples/vae-2d.png"):
         assert (root / "site" / "figures" / image).stat().st_size > 1000
     assert not (root / "docs" / "figures").exists()  # nothing generated lands in docs/
+    # Every script and stylesheet the pages load is part of the site.
+    config = yaml.safe_load((root / "mkdocs.yml").read_text().replace("!!python", "#"))
+    for asset in config["extra_javascript"] + config["extra_css"]:
+        assert (root / "site" / asset).is_file(), f"{asset} is not in the site"
     # The notebook page shows the outputs of its execution at build time.
     notebook = (root / "site" / "notebook" / "index.html").read_text()
     assert "test ELBO after" in notebook and "data:image/png;base64" in notebook

@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     figures.add_argument("--root", type=Path, default=Path("."), help="the project checkout")
     figures.add_argument("--timeout", type=float, default=900.0, help="seconds per figure")
 
+    sub.add_parser("assets", help="fetch KaTeX once from the npm registry (for the site)")
+
     bench_site = sub.add_parser("bench-site", help="time site builds and count what reruns")
     bench_site.add_argument("--profile", choices=("quick", "full"), default="full")
     bench_site.add_argument("--root", type=Path, default=Path("."), help="the project checkout")
@@ -211,6 +213,16 @@ def _figures(args: argparse.Namespace) -> None:
         raise VAEError(f"{len(report.failed)} figure(s) failed: {names}")
 
 
+def _assets(args: argparse.Namespace) -> None:
+    from vae.assets import KATEX_VERSION, fetch_katex, katex_dir, katex_files
+
+    try:
+        katex_files()
+        print(f"KaTeX {KATEX_VERSION}: already in {katex_dir()}")
+    except VAEError:
+        print(f"KaTeX {KATEX_VERSION}: fetched into {fetch_katex()}")
+
+
 def _bench_site(args: argparse.Namespace) -> None:
     from vae.bench_site import run
 
@@ -235,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": _data,
         "figures": _figures,
         "bench-site": _bench_site,
+        "assets": _assets,
         "bench": _bench,
     }
     try:

@@ -9,15 +9,14 @@
   a strict build;
 - a failing figure fails `mkdocs build`; under `mkdocs serve` the last good
   outputs stay and the pages it feeds say that the figure is stale;
-- it serves MathJax from the site itself (assets/mathjax/), taken from the
-  jupyter-server-mathjax package, so no page asks a third-party host for it.
+- it serves KaTeX from the site itself (assets/katex/, see `vae.assets`), so
+  no page asks a third-party host for it.
 
 This is the only module that imports MkDocs.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -31,18 +30,7 @@ log = get_plugin_logger("vae-figures")
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)(?::([^}\s]+))?\s*\}\}")
 URL_PREFIX = "figures"
-MATHJAX_URL = "assets/mathjax"
-# The parts of MathJax 2 the site uses: the combined TeX-AMS-MML_HTMLorMML-full
-# configuration (TeX in, HTML-CSS out), its extensions, and the STIX-Web fonts.
-MATHJAX_PARTS = (
-    "MathJax.js",
-    "config",
-    "jax/input/TeX",
-    "jax/output/HTML-CSS",
-    "jax/element",
-    "extensions",
-    "fonts/HTML-CSS/STIX-Web/woff",
-)
+KATEX_URL = "assets/katex"
 
 _state: dict[str, Any] = {"command": "build", "report": None, "scripts": []}
 
@@ -100,7 +88,7 @@ def on_pre_build(config) -> None:
 
 @event_priority(100)  # before mkdocs-jupyter, which must see the executed notebook
 def on_files(files: Files, config) -> Files:
-    for file in _mathjax_files(config):
+    for file in _katex_files(config):
         files.append(file)
     report = _state["report"]
     if report is None:
@@ -132,19 +120,17 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
-def _mathjax_files(config) -> list[File]:
-    spec = importlib.util.find_spec("jupyter_server_mathjax")
-    if spec is None or not spec.submodule_search_locations:
-        raise PluginError("MathJax is missing: pip install jupyter-server-mathjax")
-    static = Path(spec.submodule_search_locations[0]) / "static"
-    files = []
-    for part in MATHJAX_PARTS:
-        paths = [static / part] if (static / part).is_file() else sorted((static / part).rglob("*"))
-        for path in paths:
-            if path.is_file() and path.suffix in (".js", ".woff"):
-                uri = f"{MATHJAX_URL}/{path.relative_to(static).as_posix()}"
-                files.append(File.generated(config, uri, abs_src_path=str(path)))
-    return files
+def _katex_files(config) -> list[File]:
+    from vae.assets import katex_files
+    from vae.errors import VAEError
+
+    try:
+        return [
+            File.generated(config, f"{KATEX_URL}/{name}", abs_src_path=str(path))
+            for name, path in katex_files()
+        ]
+    except VAEError as e:
+        raise PluginError(str(e)) from None
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
