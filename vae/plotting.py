@@ -36,7 +36,7 @@ def svg_bytes(fig: plt.Figure) -> bytes:
     """The figure as SVG, with no date in it; the figure is closed."""
     buffer = io.BytesIO()
     with plt.rc_context(STYLE):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+        fig.savefig(buffer, format="svg", dpi=150, metadata={"Date": None, "Creator": None})
     plt.close(fig)
     return buffer.getvalue()
 
@@ -84,7 +84,8 @@ def grid_png(images: np.ndarray, columns: int, scale: int = 2, invert: bool = Tr
 def latent_scatter(ax: plt.Axes, z: np.ndarray, labels: np.ndarray, title: str) -> None:
     """Codes z of shape (N, 2) as points coloured by class."""
     colors = np.asarray(CLASS_COLORS)[labels]
-    ax.scatter(z[:, 0], z[:, 1], c=colors, s=6, linewidths=0, rasterized=False)
+    # Rasterized points keep the SVG small; axes and labels stay vector.
+    ax.scatter(z[:, 0], z[:, 1], c=colors, s=6, linewidths=0, rasterized=True)
     ax.set_title(title)
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
