@@ -3,8 +3,10 @@
 The explorer (docs/javascripts/explorer.js) runs the encoder and decoder in the
 browser, so it needs the weights: they are written as float16, little-endian,
 one array after another, with a JSON index of names, shapes and offsets. The
-JSON also carries the test digits' codes for the map. Because the weights come
-from the same trained model as every other figure, the explorer cannot drift.
+decoder and the encoder go in separate files, so that a page that only shows
+decoded codes never downloads the encoder. The JSON also carries the test
+digits' codes for the map. Because the weights come from the same trained model
+as every other figure, the explorer cannot drift.
 
 Half precision changes the decoder's output a little; the largest change of a
 pixel over a grid of codes is recorded, so the prose can state it.
@@ -33,21 +35,27 @@ def make(ctx):
     model = run.model
     state = {k: v.detach().float() for k, v in model.state_dict().items()}
 
-    chunks, index, offset = [], [], 0
-    for name, tensor in state.items():
-        half = tensor.numpy().astype("<f2")
-        chunks.append(half.tobytes())
-        index.append({"name": name, "shape": list(tensor.shape), "offset": offset})
-        offset += half.nbytes
-    weights = b"".join(chunks)
+    parts, sizes = {}, 0
+    for part in ("decoder", "encoder"):
+        chunks, index, offset = [], [], 0
+        for name, tensor in state.items():
+            if not name.startswith(part + "."):
+                continue
+            half = tensor.numpy().astype("<f2")
+            chunks.append(half.tobytes())
+            index.append({"name": name, "shape": list(tensor.shape), "offset": offset})
+            offset += half.nbytes
+        filename = f"vae-2d-{part}.bin"
+        ctx.save(filename, b"".join(chunks))
+        parts[part] = {"file": filename, "tensors": index}
+        sizes += offset
 
     x = test_inputs(dataset, run.config.data.binarize)
     with torch.no_grad():
         codes = model.encode(x).mu.numpy()
     spec = {
-        "weights": "vae-2d.bin",
         "dtype": "float16",
-        "tensors": index,
+        "parts": parts,
         "image_shape": list(run.config.model.image_shape),
         "latent_dim": run.config.model.latent_dim,
         "likelihood": run.config.model.likelihood,
@@ -55,7 +63,6 @@ def make(ctx):
         "labels": dataset.test_labels.tolist(),
     }
     ctx.save("vae-2d.json", (json.dumps(spec, separators=(",", ":")) + "\n").encode())
-    ctx.save("vae-2d.bin", weights)
 
     # How much half precision moves the decoder's pixels.
     axis = torch.linspace(-EXTENT, EXTENT, GRID)
@@ -64,5 +71,6 @@ def make(ctx):
     model.load_state_dict({k: v.half().float() for k, v in state.items()})
     rounded = decoder_output(model, z)
     ctx.number("rounding_max_pixel_change", float((full - rounded).abs().max()))
-    ctx.number("weights_kib", len(weights) / 1024)
+    ctx.number("weights_kib", sizes / 1024)
+    ctx.number("decoder_kib", len(ctx.files["vae-2d-decoder.bin"]) / 1024)
     ctx.number("grid_extent", EXTENT)

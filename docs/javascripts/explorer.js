@@ -3,7 +3,7 @@
 // (figures/explorer.py). Plain JavaScript, no library, works offline.
 //
 // Markup: <div class="vae-explorer" data-model="URL of vae-2d.json"></div>
-// For tests and the curious: window.vaeExplorer.{ready, decode(z), encode(x)}.
+// For tests and the curious: window.vaeExplorer.{ready, decode(z), encode(x) -> Promise}.
 (function () {
   "use strict";
 
@@ -20,18 +20,29 @@
     return sign * Math.pow(2, exponent - 15) * (1 + fraction / 1024);
   }
 
-  async function loadModel(url) {
-    const spec = await (await fetch(url)).json();
-    const buffer = await (await fetch(new URL(spec.weights, url))).arrayBuffer();
-    const view = new DataView(buffer);
-    const tensors = {};
-    for (const t of spec.tensors) {
+  // Loads one part ("decoder" or "encoder") of the exported weights into model.t.
+  async function loadPart(model, part) {
+    const entry = model.spec.parts[part];
+    const response = await fetch(new URL(entry.file, model.url));
+    const view = new DataView(await response.arrayBuffer());
+    for (const t of entry.tensors) {
       const size = t.shape.reduce((a, b) => a * b, 1);
       const values = new Float64Array(size);
       for (let i = 0; i < size; i++) values[i] = halfToFloat(view.getUint16(t.offset + 2 * i, true));
-      tensors[t.name] = { shape: t.shape, values: values };
+      model.t[t.name] = { shape: t.shape, values: values };
     }
-    return { spec: spec, t: tensors };
+    return model;
+  }
+
+  async function loadModel(url) {
+    const spec = await (await fetch(url)).json();
+    return loadPart({ spec: spec, url: url, t: {}, encoder: null }, "decoder");
+  }
+
+  // The encoder is fetched the first time it is needed, when a digit is drawn.
+  function encoderReady(model) {
+    if (!model.encoder) model.encoder = loadPart(model, "encoder");
+    return model.encoder;
   }
 
   // y = W x + b for a torch.nn.Linear weight of shape (out, in), row-major.
@@ -198,6 +209,7 @@
     let last = null;
     pad_.style.touchAction = "none";
     pad_.addEventListener("pointerdown", (event) => {
+      encoderReady(model);
       drawing = true;
       pad_.setPointerCapture(event.pointerId);
       last = pointAt(event, pad_);
@@ -224,10 +236,12 @@
       const data = sctx.getImageData(0, 0, side, side).data;
       const x = new Float64Array(side * side);
       for (let i = 0; i < side * side; i++) x[i] = 1 - data[4 * i] / 255;
-      encoded = encode(model, x);
-      z = encoded.mu.slice();
-      root.dataset.encoded = encoded.mu.join(",");
-      render();
+      encoderReady(model).then(() => {
+        encoded = encode(model, x);
+        z = encoded.mu.slice();
+        root.dataset.encoded = encoded.mu.join(",");
+        render();
+      });
     };
     pad_.addEventListener("pointerup", finish);
     pad_.addEventListener("pointercancel", finish);
@@ -246,7 +260,7 @@
   const ready = loadModel(url).then((model) => {
     setup(root, model);
     window.vaeExplorer.decode = (z) => Array.from(decode(model, z));
-    window.vaeExplorer.encode = (x) => encode(model, x);
+    window.vaeExplorer.encode = (x) => encoderReady(model).then(() => encode(model, x));
     return true;
   });
   window.vaeExplorer = { ready: ready };
