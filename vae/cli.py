@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("assets", help="fetch KaTeX once from the npm registry (for the site)")
 
+    weight = sub.add_parser("page-weight", help="bytes each page of the built site transfers")
+    weight.add_argument("--site", type=Path, default=Path("site"), help="the built site")
+
     bench_site = sub.add_parser("bench-site", help="time site builds and count what reruns")
     bench_site.add_argument("--profile", choices=("quick", "full"), default="full")
     bench_site.add_argument("--root", type=Path, default=Path("."), help="the project checkout")
@@ -223,6 +226,17 @@ def _assets(args: argparse.Namespace) -> None:
         print(f"KaTeX {KATEX_VERSION}: fetched into {fetch_katex()}")
 
 
+def _page_weight(args: argparse.Namespace) -> None:
+    from vae.browser import report
+
+    if not (args.site / "index.html").is_file():
+        raise VAEError(f"{args.site} holds no built site; run `mkdocs build` first")
+    table, ok = report(args.site.resolve())
+    print(table)
+    if not ok:
+        raise VAEError("a page is over the weight limit")
+
+
 def _bench_site(args: argparse.Namespace) -> None:
     from vae.bench_site import run
 
@@ -248,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         "figures": _figures,
         "bench-site": _bench_site,
         "assets": _assets,
+        "page-weight": _page_weight,
         "bench": _bench,
     }
     try:

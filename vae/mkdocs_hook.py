@@ -9,6 +9,8 @@
   a strict build;
 - a failing figure fails `mkdocs build`; under `mkdocs serve` the last good
   outputs stay and the pages it feeds say that the figure is stale;
+- it strips the notebook page of CDN scripts and CSS it does not use
+  (see `vae.notebook_html`);
 - it serves KaTeX from the site itself (assets/katex/, see `vae.assets`), so
   no page asks a third-party host for it.
 
@@ -164,6 +166,14 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
             )
             markdown = note + markdown
     return markdown
+
+
+def on_post_page(output: str, page, config) -> str:
+    if page.file.src_uri.endswith(".ipynb"):
+        from vae.notebook_html import slim
+
+        return slim(output)
+    return output
 
 
 def on_serve(server, config, builder):
