@@ -67,21 +67,25 @@ def chromium() -> Iterator:
             browser.close()
 
 
-def page_weights(site: Path) -> list[tuple[str, int, int]]:
-    """(page, requests, bytes) for every page, as loaded in the browser with an empty cache."""
+def page_weights(site: Path, base: str | None = None, browser=None) -> list[tuple[str, int, int]]:
+    """(page, requests, bytes) for every page, as loaded in the browser with an empty cache.
+
+    Serves the site and starts Chromium itself unless given a served `base` URL
+    and a running `browser`.
+    """
+    if base is None or browser is None:
+        with serve(site) as base, chromium() as browser:
+            return page_weights(site, base, browser)
     rows = []
-    with serve(site) as base, chromium() as browser:
-        for url in pages(site):
-            context = browser.new_context()
-            page = context.new_page()
-            sizes: list[int] = []
-            page.on(
-                "requestfinished", lambda request, sizes=sizes: sizes.append(_body_size(request))
-            )
-            page.goto(base + url, wait_until="networkidle")
-            page.wait_for_timeout(300)
-            rows.append((url or "/", len(sizes), sum(sizes)))
-            context.close()
+    for url in pages(site):
+        context = browser.new_context()
+        page = context.new_page()
+        sizes: list[int] = []
+        page.on("requestfinished", lambda request, sizes=sizes: sizes.append(_body_size(request)))
+        page.goto(base + url, wait_until="networkidle")
+        page.wait_for_timeout(300)
+        rows.append((url or "/", len(sizes), sum(sizes)))
+        context.close()
     return rows
 
 
@@ -95,9 +99,9 @@ def _body_size(request) -> int:
         return 0
 
 
-def report(site: Path) -> tuple[str, bool]:
+def report(site: Path, base: str | None = None, browser=None) -> tuple[str, bool]:
     """The page-weight table as text, and whether every page is within the limit."""
-    rows = page_weights(site)
+    rows = page_weights(site, base, browser)
     width = max(len(r[0]) for r in rows)
     lines = [f"{'page':<{width}}  requests  bytes      within {PAGE_LIMIT_BYTES:,}"]
     ok = True
