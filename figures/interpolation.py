@@ -1,5 +1,10 @@
 """A straight line through latent space between the codes of two test digits,
-decoded at evenly spaced points, for the autoencoder and the VAE."""
+decoded at evenly spaced points, for the autoencoder and the VAE.
+
+Each row starts and ends with the two test digits themselves. Of each class,
+the digit shown is the one the VAE reconstructs best (highest log p(x|z) at
+the mean code), so that the row shows the path, not a failed reconstruction.
+"""
 
 import torch
 
@@ -8,24 +13,35 @@ from vae.data import test_inputs
 
 PAGE = "autoencoders.md"
 STEPS = 10
-START_CLASS, END_CLASS = 1, 7  # the first test digit of each class is used
+START_CLASS, END_CLASS = 1, 7
+
+
+def best_reconstructed(run, x, labels, digit_class):
+    """Index of the test digit of `digit_class` with the highest log p(x|mu(x))."""
+    members = (labels == digit_class).nonzero().flatten()
+    with torch.no_grad():
+        xs = x[members]
+        score = run.model.log_likelihood(xs, run.model.decode(run.model.encode(xs).mu))
+    return int(members[score.argmax()])
 
 
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
-    labels = dataset.test_labels
-    first = int((labels == START_CLASS).nonzero()[0])
-    last = int((labels == END_CLASS).nonzero()[0])
+    vae = ctx.model("vae-2d")
+    x = test_inputs(dataset, vae.config.data.binarize)
+    first = best_reconstructed(vae, x, dataset.test_labels, START_CLASS)
+    last = best_reconstructed(vae, x, dataset.test_labels, END_CLASS)
     rows = []
     for name in ("ae-2d", "vae-2d"):
         run = ctx.model(name)
-        x = test_inputs(dataset, run.config.data.binarize)[[first, last]]
+        ends = x[[first, last]]
         with torch.no_grad():
-            mu = run.model.encode(x).mu
+            mu = run.model.encode(ends).mu
             t = torch.linspace(0, 1, STEPS).unsqueeze(1)  # (STEPS, 1)
             z = (1 - t) * mu[0] + t * mu[1]  # (STEPS, D)
-            rows.append(run.model.decode_mean(z))
-    ctx.save("ae-vs-vae.png", plotting.grid_png(torch.cat(rows).numpy(), STEPS, scale=3))
+            rows.append(torch.cat([ends[:1], run.model.decode_mean(z), ends[1:]]))
+    images = torch.cat(rows).numpy()
+    ctx.save("ae-vs-vae.png", plotting.grid_png(images, STEPS + 2, scale=3))
     ctx.number("steps", STEPS)
     ctx.number("start_class", START_CLASS)
     ctx.number("end_class", END_CLASS)

@@ -18,7 +18,7 @@ from vae.experiments import PIXELS, beta_name
 from vae.train import evaluate
 
 PAGE = "results.md"
-ACTIVE_NATS = 0.01  # a latent dimension whose mean KL exceeds this counts as active
+ACTIVE_NATS = 0.1  # a latent dimension whose mean KL exceeds this counts as active
 GRAY = (0.05, 0.95)  # a pixel strictly between these levels counts as gray
 SEED = 0
 
