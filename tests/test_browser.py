@@ -179,6 +179,28 @@ def test_pointer_and_keys_move_the_code_and_redraw_the_digit(served):
     assert problems == []
 
 
+def test_a_tap_on_a_touch_screen_chooses_a_code(served):
+    base, chromium = served
+    context = chromium.new_context(
+        viewport={"width": 400, "height": 800}, has_touch=True, is_mobile=True
+    )
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.goto(base + "explorer/", wait_until="networkidle")
+    page.evaluate("window.vaeExplorer.ready")
+    z = "document.querySelector('.vae-explorer').dataset.z"
+    before = page.evaluate(z)
+    box = page.locator(".vae-explorer__map").bounding_box()
+    assert box["width"] <= 400  # the map fits a phone's screen
+    page.touchscreen.tap(box["x"] + 0.8 * box["width"], box["y"] + 0.2 * box["height"])
+    assert page.evaluate(z) != before
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "explorer_phone.png", full_page=True)
+    assert errors == []
+    context.close()
+
+
 def test_drawing_a_digit_places_it_on_the_map(served):
     base, chromium = served
     page, problems = open_page(chromium, base + "explorer/")

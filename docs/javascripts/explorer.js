@@ -123,7 +123,8 @@
       <div class="vae-explorer__panel">
         <canvas class="vae-explorer__pad" width="168" height="168"
           aria-label="Drawing pad: draw a digit with the pointer or a finger"></canvas>
-        <p><button type="button" class="md-button vae-explorer__clear">Clear</button></p>
+        <p>draw a digit here
+          <button type="button" class="md-button vae-explorer__clear">Clear</button></p>
       </div>`;
     const map = root.querySelector(".vae-explorer__map");
     const digit = root.querySelector(".vae-explorer__digit");
