@@ -30,6 +30,11 @@ def base(x_image, x_hat, width=9.6, height=2.6):
     return fig, ax, y
 
 
+def loss_caption(ax, x, y, text):
+    """The loss, in red, under a diagram."""
+    ax.text(x, y, text, ha="center", fontsize=10, color=plotting.LOSS_COLOR)
+
+
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
     x = test_inputs(dataset, "dynamic")[DIGIT : DIGIT + 1]
@@ -40,13 +45,11 @@ def make(ctx):
     plotting.node(ax, 4.8, y, "$z$", plotting.CODE_COLOR, 13)
     plotting.arrow(ax, (2.95, y), (4.55, y), "code")
     plotting.arrow(ax, (5.05, y), (6.65, y))
-    ax.text(
+    loss_caption(
+        ax,
         4.8,
         0.3,
         r"loss $= -\log p(x \mid z)$  (reconstruction)",
-        ha="center",
-        fontsize=10,
-        color=plotting.LOSS_COLOR,
     )
     ctx.save("autoencoder.svg", plotting.svg_bytes(fig))
 
@@ -59,14 +62,12 @@ def make(ctx):
     plotting.arrow(ax, (4.15, y), (5.0, y))
     plotting.arrow(ax, (4.8, 2.35), (5.3, 1.6), dashed=True)
     plotting.arrow(ax, (6.55, y), (7.65, y))
-    ax.text(
+    loss_caption(
+        ax,
         5.3,
         0.3,
         r"loss $= -\log p(x \mid z) + \mathrm{KL}(\mathcal{N}(\mu, \sigma_0^2 I)"
         r" \,\|\, \mathcal{N}(0, I))$,   $\sigma_0$ fixed",
-        ha="center",
-        fontsize=10,
-        color=plotting.LOSS_COLOR,
     )
     ctx.save("noisy-autoencoder.svg", plotting.svg_bytes(fig))
 
@@ -82,13 +83,11 @@ def make(ctx):
     plotting.arrow(ax, (4.35, 0.95), (5.0, 1.25))
     plotting.arrow(ax, (4.8, 2.4), (5.4, 1.6), dashed=True)
     plotting.arrow(ax, (6.7, y), (7.65, y))
-    ax.text(
+    loss_caption(
+        ax,
         5.3,
         0.2,
         r"loss $= -\log p(x \mid z) + \mathrm{KL}(\mathcal{N}(\mu, \sigma^2)"
         r" \,\|\, \mathcal{N}(0, I))$ $=$ $-$ELBO",
-        ha="center",
-        fontsize=10,
-        color=plotting.LOSS_COLOR,
     )
     ctx.save("vae.svg", plotting.svg_bytes(fig))

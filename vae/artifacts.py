@@ -123,11 +123,6 @@ def library_versions() -> dict[str, str]:
     return dict(_library_versions())
 
 
-@functools.lru_cache(maxsize=16)
-def _data_source(name: str) -> str:
-    return datafiles.source_id(name)
-
-
 def model_key(name: str, profile: experiments.Profile, package_dir: Path = PACKAGE_DIR) -> str:
     """The cache key of an experiment's trained model: a SHA-256 hex digest."""
     config = experiments.get(name).run_config(profile)
@@ -138,7 +133,7 @@ def model_key(name: str, profile: experiments.Profile, package_dir: Path = PACKA
     material = {
         "config": config.to_dict(),
         "code": code,
-        "data": _data_source(config.data.dataset),
+        "data": datafiles.source_id(config.data.dataset),
         "versions": library_versions(),
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()

@@ -6,6 +6,7 @@ the data changed (`source_id`) without importing numpy or torch.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -88,6 +89,12 @@ def embedded_file() -> Path:
     return Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
 
 
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
+    """SHA-256 of a file, remembered per file version (path, time, size)."""
+    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def source_id(name: str, data_dir: str | os.PathLike | None = None) -> str:
     """A cheap identifier that changes when the files behind dataset `name` change.
 
@@ -96,7 +103,10 @@ def source_id(name: str, data_dir: str | os.PathLike | None = None) -> str:
     """
     if name == EMBEDDED:
         path = embedded_file()
-        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+        if not path.is_file():
+            return ""
+        stat = path.stat()
+        return _file_sha256(str(path), stat.st_mtime_ns, stat.st_size)
     directory = locate(name, data_dir)
     parts = []
     for stem, _ in IDX_FILES.values():
