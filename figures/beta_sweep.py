@@ -8,12 +8,20 @@ test-set means.
 
 import torch
 
-from vae import plotting
 from vae.data import test_inputs
-from vae.experiments import BETAS, beta_name
+from vae.site import plotting
+from vae.site.experiments import BETAS, beta_name
 from vae.train import evaluate
 
 PAGE = "results.md"
+MODELS = (
+    "vae-20d-beta-0.25",
+    "vae-20d-beta-0.5",
+    "vae-20d-beta-1",
+    "vae-20d-beta-2",
+    "vae-20d-beta-4",
+    "vae-20d-beta-8",
+)
 SEED = 0
 
 

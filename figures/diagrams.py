@@ -4,10 +4,11 @@ with fixed noise and a KL penalty (not a VAE), and the VAE."""
 
 import torch
 
-from vae import plotting
 from vae.data import test_inputs
+from vae.site import plotting
 
 PAGE = "autoencoders.md"
+MODELS = ("ae-2d", "noisy-ae-2d", "vae-2d")
 DIGIT = 7  # index, in the test split, of the digit shown
 
 

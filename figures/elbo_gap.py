@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import distributions as D
 
-from vae import objectives, plotting
+from vae import objectives
+from vae.site import plotting
 
 PAGE = "variational-inference.md"
 LATENT, DATA, NOISE_STD, SEED = 2, 5, 0.5, 0

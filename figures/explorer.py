@@ -20,6 +20,7 @@ import torch
 from vae.data import test_inputs
 
 PAGE = "explorer.md"
+MODELS = ("vae-2d",)
 GRID = 41  # codes per axis for the rounding check
 EXTENT = 4.0  # the rounding check covers [-EXTENT, EXTENT]^2
 

@@ -8,10 +8,11 @@ the mean code), so that the row shows the path, not a failed reconstruction.
 
 import torch
 
-from vae import plotting
 from vae.data import test_inputs
+from vae.site import plotting
 
 PAGE = "autoencoders.md"
+MODELS = ("ae-2d", "vae-2d")
 STEPS = 10
 START_CLASS, END_CLASS = 1, 7
 

@@ -1,11 +1,12 @@
 """The importance-weighted bound L_k on the test digits as k grows, for the 2-D
 and the 20-D VAE. L_1 is the ELBO; L_k rises towards log p(x)."""
 
-from vae import plotting
 from vae.data import test_inputs
+from vae.site import plotting
 from vae.train import iwae_estimate
 
 PAGE = "variational-inference.md"
+MODELS = ("vae-2d", "vae-20d")
 KS = {"quick": (1, 10, 50), "full": (1, 2, 5, 10, 50, 200, 1000)}
 
 

@@ -5,11 +5,12 @@ model, and the three side by side on shared axes."""
 import numpy as np
 import torch
 
-from vae import plotting
 from vae.data import test_inputs
+from vae.site import plotting
 
 PAGE = "autoencoders.md"
-MODELS = (("ae-2d", "Autoencoder"), ("noisy-ae-2d", "Noisy autoencoder"), ("vae-2d", "VAE"))
+MODELS = ("ae-2d", "noisy-ae-2d", "vae-2d")
+TITLES = (("ae-2d", "Autoencoder"), ("noisy-ae-2d", "Noisy autoencoder"), ("vae-2d", "VAE"))
 
 
 def codes(ctx, name, dataset):
@@ -22,9 +23,9 @@ def codes(ctx, name, dataset):
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
     labels = dataset.test_labels.numpy()
-    all_codes = {name: codes(ctx, name, dataset) for name, _ in MODELS}
+    all_codes = {name: codes(ctx, name, dataset) for name, _ in TITLES}
 
-    for name, title in MODELS:
+    for name, title in TITLES:
         fig, ax = plotting.figure(figsize=(4.6, 4.6))
         plotting.latent_scatter(ax, all_codes[name], labels, title)
         plotting.class_legend(fig, dataset.class_names)
@@ -36,7 +37,7 @@ def make(ctx):
         ctx.number(f"{key}_radius_99", float(np.quantile(np.linalg.norm(z, axis=1), 0.99)))
 
     fig, axes = plotting.figure(1, 3, figsize=(10, 3.9))
-    for ax, (name, title) in zip(axes, MODELS, strict=True):
+    for ax, (name, title) in zip(axes, TITLES, strict=True):
         plotting.latent_scatter(ax, all_codes[name], labels, title)
     plotting.class_legend(fig, dataset.class_names)
     ctx.save("side-by-side.svg", plotting.svg_bytes(fig))

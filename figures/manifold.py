@@ -3,9 +3,10 @@ inverse Gaussian CDF, so each cell covers the same prior probability mass."""
 
 import torch
 
-from vae import plotting
+from vae.site import plotting
 
 PAGE = "autoencoders.md"
+MODELS = ("vae-2d",)
 SIDE = 16
 EDGE = 0.03  # the grid spans the prior's quantiles EDGE .. 1 - EDGE
 

@@ -4,11 +4,12 @@ estimates of log p(x) come from figures/iwae_bound.py.)"""
 
 import torch
 
-from vae import plotting
 from vae.data import test_inputs
+from vae.site import plotting
 from vae.train import evaluate
 
 PAGE = "results.md"
+MODELS = ("vae-2d", "vae-20d")
 SHOWN, COLUMNS, SEED = 12, 12, 0
 
 

@@ -12,12 +12,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vae import plotting
 from vae.data import test_inputs, to_unit_interval
-from vae.experiments import PIXELS, beta_name
+from vae.site import plotting
+from vae.site.experiments import PIXELS, beta_name
 from vae.train import evaluate
 
 PAGE = "results.md"
+MODELS = (
+    "vae-20d-beta-784",
+    "vae-20d-gray",
+    "vae-20d-beta-1",
+    "vae-20d-beta-8",
+)
 ACTIVE_NATS = 0.1  # a latent dimension whose mean KL exceeds this counts as active
 GRAY = (0.05, 0.95)  # a pixel strictly between these levels counts as gray
 SEED = 0

@@ -3,9 +3,10 @@ models: the autoencoder never learned what most such codes mean."""
 
 import torch
 
-from vae import plotting
+from vae.site import plotting
 
 PAGE = "autoencoders.md"
+MODELS = ("ae-2d", "noisy-ae-2d", "vae-2d")
 COUNT, COLUMNS, SEED = 32, 8, 0
 
 

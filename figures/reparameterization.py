@@ -11,10 +11,11 @@ the score-function (REINFORCE) estimator averages log p(x|z) * grad_mu log q(z).
 import numpy as np
 import torch
 
-from vae import plotting
 from vae.data import test_inputs
+from vae.site import plotting
 
 PAGE = "autoencoders.md"
+MODELS = ("vae-2d",)
 SAMPLES = (1, 4, 16, 64, 256)  # samples per gradient estimate
 REPEATS = 200  # estimates per sample size, to measure the variance
 DIGIT, SEED = 0, 0

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from vae import browser
-from vae.bench_site import copy_checkout
 from vae.checkpoint import load_run
 from vae.errors import VAEError
+from vae.site import browser
+from vae.site.bench_site import copy_checkout
 
 from .test_site import mkdocs_build
 

@@ -4,7 +4,7 @@ and every figure it shows is made by a script and captioned."""
 import re
 from pathlib import Path
 
-from vae import pipeline
+from vae.site import scheduler
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
@@ -35,7 +35,7 @@ def test_no_model_number_typed_by_hand():
 
 
 def test_every_figure_comes_from_a_script_and_has_a_caption():
-    scripts = {s.name for s in pipeline.discover(FIGURES)}
+    scripts = {s.name for s in scheduler.discover(FIGURES)}
     for page in DOCS.glob("*.md"):
         text = page.read_text()
         for match in re.finditer(r"!\[([^\]]*)\]\(figures/(\w+)/[^)]+\)", text):
@@ -49,6 +49,6 @@ def test_every_figure_comes_from_a_script_and_has_a_caption():
 
 
 def test_every_script_feeds_a_page_that_exists():
-    for script in pipeline.discover(FIGURES):
+    for script in scheduler.discover(FIGURES):
         assert script.page is not None, f"{script.name} names no PAGE"
         assert (DOCS / script.page).is_file(), f"{script.name}: no page {script.page}"

@@ -1,21 +1,14 @@
 """Downloads, offline: a local HTTP server on 127.0.0.1 serves generated IDX files."""
 
-import functools
 import hashlib
-import http.server
-import threading
 
 import pytest
 
-from vae import download as dl
+from vae import download
 from vae.errors import DataError
+from vae.site.browser import serve
 
 from .conftest import make_idx_files
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -24,31 +17,26 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("www")
     make_idx_files(root / "good")
     make_idx_files(root / "bad", seed=1)
-    handler = functools.partial(QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
     checksums = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in (root / "good").iterdir()}
-    yield base, checksums
-    httpd.shutdown()
+    with serve(root) as base:
+        yield base.rstrip("/"), checksums
 
 
 def test_download_verifies_and_keeps_the_files(tmp_path, server):
     base, checksums = server
-    directory = dl.download(
+    directory = download.download(
         "mnist", tmp_path, mirrors=(f"{base}/good/",), checksums=checksums, progress=False
     )
     assert directory == tmp_path / "mnist"
     assert sorted(p.name for p in directory.iterdir()) == sorted(checksums)
     # A second call finds every file in place and fetches nothing (no mirror reachable).
-    dl.download("mnist", tmp_path, mirrors=("http://127.0.0.1:9/",), checksums=checksums)
+    download.download("mnist", tmp_path, mirrors=("http://127.0.0.1:9/",), checksums=checksums)
 
 
 def test_checksum_mismatch_leaves_no_file(tmp_path, server):
     base, checksums = server
     with pytest.raises(DataError, match="checksum mismatch") as err:
-        dl.download(
+        download.download(
             "mnist", tmp_path, mirrors=(f"{base}/bad/",), checksums=checksums, progress=False
         )
     assert "\n" not in str(err.value)
@@ -57,7 +45,7 @@ def test_checksum_mismatch_leaves_no_file(tmp_path, server):
 
 def test_falls_back_to_the_next_mirror(tmp_path, server):
     base, checksums = server
-    dl.download(
+    download.download(
         "mnist",
         tmp_path,
         mirrors=(f"{base}/missing/", f"{base}/bad/", f"{base}/good/"),
@@ -69,15 +57,15 @@ def test_falls_back_to_the_next_mirror(tmp_path, server):
 
 def test_unreachable_mirror_is_one_clear_line(tmp_path):
     with pytest.raises(DataError, match=r"could not download train-images-idx3-ubyte\.gz"):
-        dl.download("mnist", tmp_path, mirrors=("http://127.0.0.1:9/",), progress=False)
+        download.download("mnist", tmp_path, mirrors=("http://127.0.0.1:9/",), progress=False)
 
 
 def test_unknown_dataset(tmp_path):
     with pytest.raises(DataError, match="downloadable: mnist, fashion-mnist"):
-        dl.download("svhn", tmp_path)
+        download.download("svhn", tmp_path)
 
 
 def test_published_checksums_cover_every_file():
     for name in ("mnist", "fashion-mnist"):
-        assert len(dl.MD5[name]) == 4
-        assert all(len(md5) == 32 for md5 in dl.MD5[name].values())
+        assert len(download.MD5[name]) == 4
+        assert all(len(md5) == 32 for md5 in download.MD5[name].values())

@@ -1,6 +1,6 @@
 """Slimming a notebook page: CDN scripts go, CSS for absent classes goes."""
 
-from vae.notebook_html import prune_css, slim
+from vae.site.notebook_html import prune_css, slim
 
 CSS = (
     ".a{color:red}.b .c{color:blue}.a,.z{margin:0}p{padding:0}"

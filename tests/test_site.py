@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from vae import mkdocs_hook, pipeline
-from vae.bench_site import copy_checkout
+from vae.site import mkdocs_hook, scheduler
+from vae.site.bench_site import copy_checkout
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def built(tmp_path_factory):
 
 def test_strict_build_renders_figures_and_numbers(built):
     root, result = built
-    figures = len(pipeline.discover(root / "figures"))
+    figures = len(scheduler.discover(root / "figures"))
     assert f"{figures} ran, 0 cached, 0 failed" in result.stderr
     html = (root / "site" / "results" / "index.html").read_text()
     numbers = json.loads((root / "site" / "figures" / "model_scores" / "numbers.json").read_text())
@@ -82,7 +82,7 @@ def test_a_prose_edit_reruns_nothing(built):
     page.write_text(page.read_text() + "\nOne more sentence.\n")
     result = mkdocs_build(root)
     assert result.returncode == 0, result.stderr
-    figures = len(pipeline.discover(root / "figures"))
+    figures = len(scheduler.discover(root / "figures"))
     assert f"0 ran, {figures} cached, 0 failed" in result.stderr
     assert "One more sentence." in (root / "site" / "index.html").read_text()
 
@@ -91,8 +91,8 @@ def test_a_damaged_model_is_trained_again(built):
     root, _ = built
     [weights] = (root / "cache" / "models").glob("vae-2d-*/model.safetensors")
     weights.write_bytes(weights.read_bytes()[:-10] + b"\0" * 10)
-    project = pipeline.Project(root, "quick", root / "cache")
-    report = pipeline.build(project, only=["prior_samples"], force=True, log=lambda _: None)
+    project = scheduler.Project(root, "quick", root / "cache")
+    report = scheduler.build(project, only=["prior_samples"], force=True, log=lambda _: None)
     assert report.results[0].trained == ["vae-2d"]
 
 
@@ -133,10 +133,10 @@ def test_two_clean_builds_are_byte_identical(built, tmp_path):
 
 
 def test_serve_marks_the_page_of_a_failed_figure_as_stale(monkeypatch):
-    report = pipeline.BuildReport(
-        [pipeline.FigureResult("plot", "failed", error="Traceback ...")], Path("/nowhere"), 0.0
+    report = scheduler.BuildReport(
+        [scheduler.FigureResult("plot", "failed", error="Traceback ...")], Path("/nowhere"), 0.0
     )
-    scripts = [pipeline.FigureScript("plot", Path("figures/plot.py"), "index.md")]
+    scripts = [scheduler.FigureScript("plot", Path("figures/plot.py"), "index.md")]
     monkeypatch.setitem(mkdocs_hook._state, "report", report)
     monkeypatch.setitem(mkdocs_hook._state, "scripts", scripts)
     page = SimpleNamespace(file=SimpleNamespace(src_uri="index.md"))

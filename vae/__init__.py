@@ -1,16 +1,22 @@
-"""VAEs Explained: autoencoders, a noisy autoencoder and the variational
-autoencoder, with the objectives, data and training loop that the article's
-figures are drawn from, and the pipeline that draws them.
+"""VAEs Explained: an autoencoder, a noisy autoencoder and the variational
+autoencoder, with the objectives, data and training loop the article is drawn
+from.
 
-Importing the package is cheap and has no side effects. The layers, by module:
+The package has two halves. The library, in `vae` itself, is what a reader could
+lift into a project of their own:
 
 - computation: `vae.models`, `vae.objectives`, `vae.config`;
 - data: `vae.datafiles`, `vae.data`, `vae.download`;
-- orchestration: `vae.train`, `vae.experiments`;
-- caching: `vae.checkpoint`, `vae.artifacts`, `vae.atomic`;
-- presentation: `vae.plotting`, `vae.pipeline`, `vae.mkdocs_hook`, `vae.assets`,
-  `vae.notebook_html`, `vae.browser`;
-- the command line and benchmarks: `vae.cli`, `vae.bench`, `vae.bench_site`.
+- one training run: `vae.train`, `vae.checkpoint`, `vae.atomic`, `vae.versions`;
+- the command line and the trainer benchmark: `vae.cli`, `vae.bench`.
+
+The site machinery, in `vae.site`, builds the article from the library: the
+figure engine (`project`, `scheduler`, `worker`), the model store (`store`,
+`fingerprint`, `experiments`), plotting, the MkDocs hook, vendored browser
+assets, the notebook page, the browser helpers and the site benchmark. Imports
+point one way: `vae.site` uses the library, never the reverse.
+
+Importing the package is cheap and has no side effects.
 """
 
 __version__ = "0.1.0"

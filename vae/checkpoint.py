@@ -17,19 +17,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import safetensors.torch
-import torch
+from typing import TYPE_CHECKING, Any
 
 from vae.atomic import write_atomically
 from vae.config import RunConfig
 from vae.errors import CheckpointError
-from vae.models import LatentModel, build_model
+from vae.versions import library_versions
+
+if TYPE_CHECKING:  # torch is imported only when weights are read or written
+    import torch
+
+    from vae.models import LatentModel
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -52,12 +52,7 @@ def package_versions() -> dict[str, str]:
     """Versions that can change a trained model's numbers."""
     from vae import __version__
 
-    return {
-        "vae": __version__,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    }
+    return {"vae": __version__, **library_versions()}
 
 
 def _dumps(obj: Any) -> bytes:
@@ -73,6 +68,8 @@ def save_run(
     extra_meta: dict[str, Any] | None = None,
 ) -> Path:
     """Saves a trained model and its config, history and metadata to directory `path`."""
+    import safetensors.torch
+
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     weights = safetensors.torch.save(state)
     meta = {
@@ -91,8 +88,11 @@ def save_run(
     return Path(path)
 
 
-def load_run(path: str | os.PathLike, device: torch.device | str = "cpu") -> Run:
-    """Loads a run saved by `save_run` and rebuilds its model (in eval mode).
+def check_run(path: str | os.PathLike) -> tuple[RunConfig, list, dict[str, Any], bytes]:
+    """Reads a run's files and checks the weights' checksum, without importing torch.
+
+    Returns:
+        The config, history, metadata and the raw weights.
 
     Raises:
         CheckpointError: the directory is missing, incomplete or corrupted.
@@ -112,6 +112,20 @@ def load_run(path: str | os.PathLike, device: torch.device | str = "cpu") -> Run
     weights = (path / WEIGHTS_FILE).read_bytes()
     if hashlib.sha256(weights).hexdigest() != meta.get("weights_sha256"):
         raise CheckpointError(f"{path}/{WEIGHTS_FILE}: checksum mismatch; the file is corrupted")
+    return config, history, meta, weights
+
+
+def load_run(path: str | os.PathLike, device: torch.device | str = "cpu") -> Run:
+    """Loads a run saved by `save_run` and rebuilds its model (in eval mode).
+
+    Raises:
+        CheckpointError: the directory is missing, incomplete or corrupted.
+    """
+    import safetensors.torch
+
+    from vae.models import build_model
+
+    config, history, meta, weights = check_run(path)
     model = build_model(config.model)
     try:
         model.load_state_dict(safetensors.torch.load(weights))

@@ -92,28 +92,6 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("name", choices=IDX_DATASETS)
     dl.add_argument("--root", type=Path, help="data root (default: the user cache directory)")
 
-    figures = sub.add_parser("figures", help="regenerate the figures that are out of date")
-    figures.add_argument("--only", action="append", metavar="NAME", help="this figure only")
-    figures.add_argument("--force", action="store_true", help="rerun even current figures")
-    figures.add_argument("--jobs", type=_positive_int, help="workers at once (default: cores)")
-    figures.add_argument(
-        "--profile",
-        choices=("quick", "full"),
-        default=None,
-        help="quick: few epochs; full: the published site (default: $VAE_PROFILE or full)",
-    )
-    figures.add_argument("--root", type=Path, default=Path("."), help="the project checkout")
-    figures.add_argument("--timeout", type=float, default=900.0, help="seconds per figure")
-
-    sub.add_parser("assets", help="fetch KaTeX once from the npm registry (for the site)")
-
-    weight = sub.add_parser("page-weight", help="bytes each page of the built site transfers")
-    weight.add_argument("--site", type=Path, default=Path("site"), help="the built site")
-
-    bench_site = sub.add_parser("bench-site", help="time site builds and count what reruns")
-    bench_site.add_argument("--profile", choices=("quick", "full"), default="full")
-    bench_site.add_argument("--root", type=Path, default=Path("."), help="the project checkout")
-
     bench = sub.add_parser("bench", help="time the trainer against a DataLoader baseline")
     bench.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
     bench.add_argument("--data-dir")
@@ -201,51 +179,6 @@ def _data(args: argparse.Namespace) -> None:
             print(f"{name}: not found ({str(e).split(': ', 1)[1]})")
 
 
-def _figures(args: argparse.Namespace) -> None:
-    from vae.pipeline import Project, build, profile_from_env
-
-    root = args.root.resolve()
-    if not (root / "figures").is_dir():
-        raise VAEError(f"{root} has no figures/ directory; pass --root")
-    project = Project(root, args.profile or profile_from_env())
-    report = build(project, args.only, args.force, args.jobs, args.timeout)
-    for failure in report.failed:
-        print(f"\n--- {failure.name} failed ---\n{failure.error}", file=sys.stderr)
-    if report.failed:
-        names = ", ".join(f.name for f in report.failed)
-        raise VAEError(f"{len(report.failed)} figure(s) failed: {names}")
-
-
-def _assets(args: argparse.Namespace) -> None:
-    from vae.assets import KATEX_VERSION, fetch_katex, katex_dir, katex_files
-
-    try:
-        katex_files()
-        print(f"KaTeX {KATEX_VERSION}: already in {katex_dir()}")
-    except VAEError:
-        print(f"KaTeX {KATEX_VERSION}: fetched into {fetch_katex()}")
-
-
-def _page_weight(args: argparse.Namespace) -> None:
-    from vae.browser import report
-
-    if not (args.site / "index.html").is_file():
-        raise VAEError(f"{args.site} holds no built site; run `mkdocs build` first")
-    table, ok = report(args.site.resolve())
-    print(table)
-    if not ok:
-        raise VAEError("a page is over the weight limit")
-
-
-def _bench_site(args: argparse.Namespace) -> None:
-    from vae.bench_site import run
-
-    root = args.root.resolve()
-    if not (root / "mkdocs.yml").is_file():
-        raise VAEError(f"{root} has no mkdocs.yml; pass --root")
-    print(run(root, args.profile))
-
-
 def _bench(args: argparse.Namespace) -> None:
     from vae.bench import run
 
@@ -259,10 +192,6 @@ def main(argv: list[str] | None = None) -> int:
         "train": _train,
         "eval": _eval,
         "data": _data,
-        "figures": _figures,
-        "bench-site": _bench_site,
-        "assets": _assets,
-        "page-weight": _page_weight,
         "bench": _bench,
     }
     try:

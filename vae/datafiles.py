@@ -49,9 +49,10 @@ def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Pa
 
 
 def cache_dir() -> Path:
-    """The user cache directory for downloaded data ($XDG_CACHE_HOME/vae-explained/data)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "vae-explained" / "data"
+    """The user cache directory for downloaded data (Linux: $XDG_CACHE_HOME/vae-explained/data)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("vae-explained")) / "data"
 
 
 def find_file(directory: Path, stem: str) -> Path | None:

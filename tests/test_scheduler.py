@@ -11,14 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from vae import pipeline
-from vae.pipeline import Project, build
+from vae.site import project as project_module
+from vae.site import scheduler
+from vae.site.project import Project
+from vae.site.scheduler import build
 
 REPO = Path(__file__).resolve().parents[1]
 
 USES_PLOTTING = """
 import numpy as np
-from vae import plotting
+from vae.site import plotting
 
 PAGE = "index.md"
 
@@ -68,22 +70,22 @@ def test_first_build_runs_then_everything_is_cached(project):
 
 def test_the_record_names_the_modules_a_script_imported(project):
     build(project, log=quiet)
-    plot = (project.figures_out / "plot" / pipeline.MANIFEST).read_text()
-    size = (project.figures_out / "size" / pipeline.MANIFEST).read_text()
-    assert '"vae.plotting"' in plot and '"vae.plotting"' not in size
+    plot = (project.figures_out / "plot" / scheduler.MANIFEST).read_text()
+    size = (project.figures_out / "size" / scheduler.MANIFEST).read_text()
+    assert '"vae.site.plotting"' in plot and '"vae.site.plotting"' not in size
     assert '"vae.config"' in size
 
 
 def test_editing_a_module_reruns_only_the_figures_that_imported_it(project):
     build(project, log=quiet)
-    plotting = project.package_dir / "plotting.py"
+    plotting = project.package_dir / "site" / "plotting.py"
     plotting.write_text(plotting.read_text() + "\n\ndef extra():\n    return 1\n")
     assert statuses(build(project, log=quiet)) == {"plot": "ran", "size": "cached"}
 
 
 def test_comments_and_docstrings_rerun_nothing(project):
     build(project, log=quiet)
-    plotting = project.package_dir / "plotting.py"
+    plotting = project.package_dir / "site" / "plotting.py"
     source = plotting.read_text().replace('"""Plotting helpers', '"""Helpers for plotting', 1)
     plotting.write_text(source + "\n# a comment\n")
     assert statuses(build(project, log=quiet)) == {"plot": "cached", "size": "cached"}
@@ -109,7 +111,7 @@ def test_a_damaged_output_is_rebuilt(project):
 
 def test_a_damaged_record_is_rebuilt(project):
     build(project, log=quiet)
-    (project.figures_out / "plot" / pipeline.MANIFEST).write_text("{not json")
+    (project.figures_out / "plot" / scheduler.MANIFEST).write_text("{not json")
     assert statuses(build(project, log=quiet))["plot"] == "ran"
 
 
@@ -147,7 +149,7 @@ def test_only_and_force(project):
     build(project, log=quiet)
     report = build(project, only=["size"], force=True, log=quiet)
     assert statuses(report) == {"size": "ran"}
-    with pytest.raises(pipeline.VAEError, match="unknown figure nope"):
+    with pytest.raises(scheduler.VAEError, match="unknown figure nope"):
         build(project, only=["nope"], log=quiet)
 
 
@@ -198,9 +200,9 @@ def test_a_killed_build_leaves_no_half_written_output(project):
 
 def test_profile_from_env(monkeypatch):
     monkeypatch.delenv("VAE_PROFILE", raising=False)
-    assert pipeline.profile_from_env() == "full"
+    assert project_module.profile_from_env() == "full"
     monkeypatch.setenv("VAE_PROFILE", "quick")
-    assert pipeline.profile_from_env() == "quick"
+    assert project_module.profile_from_env() == "quick"
     monkeypatch.setenv("VAE_PROFILE", "fast")
-    with pytest.raises(pipeline.VAEError, match="choose quick or full"):
-        pipeline.profile_from_env()
+    with pytest.raises(scheduler.VAEError, match="choose quick or full"):
+        project_module.profile_from_env()

@@ -6,7 +6,7 @@ In a temporary copy of the checkout, with an empty cache, it times:
 2. a rebuild with nothing changed, against a plain MkDocs build of the same
    pages with the figure hook switched off: the difference is the hook's cost;
 3. a rebuild after a prose-only edit;
-4. a rebuild after adding a function to `vae/plotting.py`.
+4. a rebuild after adding a function to `vae/site/plotting.py`.
 
 and prints a table of seconds, figures rerun and models trained for each.
 """
@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 
 COPIED = ("vae", "figures", "docs", "mkdocs.yml")
-SUMMARY = re.compile(r"figures \((\w+)\): (\d+) ran, (\d+) cached, (\d+) failed")
-TRAINED = re.compile(r"; trained (.+)$", re.MULTILINE)
+SUMMARY = re.compile(
+    r"figures \((\w+)\): (\d+) ran, (\d+) cached, (\d+) failed; (\d+) models trained"
+)
 
 
 def copy_checkout(root: Path, destination: Path) -> Path:
@@ -64,12 +65,12 @@ def _mkdocs(root: Path, config: str, profile: str) -> tuple[float, str]:
 
 def _counts(log: str) -> tuple[str, str]:
     match = SUMMARY.search(log)
-    ran = match.group(2) if match else "-"
-    trained = sum(len(m.split(", ")) for m in TRAINED.findall(log))
-    return ran, str(trained)
+    if not match:
+        return "-", "-"
+    return match.group(2), match.group(5)
 
 
-def run(root: Path, profile: str = "full") -> str:
+def run(root: Path, profile: str = "full", jobs: int | None = None) -> str:
     """Runs the four builds and returns the table as text."""
     with tempfile.TemporaryDirectory(prefix="vae-bench-site-") as tmp:
         copy = Path(tmp)
@@ -88,10 +89,10 @@ def run(root: Path, profile: str = "full") -> str:
         page.write_text(page.read_text() + "\nA sentence added by the benchmark.\n")
         seconds, log = _mkdocs(copy, "mkdocs.yml", profile)
         rows.append(("rebuild after a prose edit", seconds, *_counts(log)))
-        plotting = copy / "vae" / "plotting.py"
+        plotting = copy / "vae" / "site" / "plotting.py"
         plotting.write_text(plotting.read_text() + "\n\ndef _benchmark_edit():\n    return 1\n")
         seconds, log = _mkdocs(copy, "mkdocs.yml", profile)
-        rows.append(("rebuild after editing vae/plotting.py", seconds, *_counts(log)))
+        rows.append(("rebuild after editing vae/site/plotting.py", seconds, *_counts(log)))
     overhead = rows[1][1] - rows[2][1]
     header = ("build", "seconds", "figures rerun", "models trained")
     table = [header] + [(r[0], f"{r[1]:.2f}", r[2], r[3]) for r in rows]

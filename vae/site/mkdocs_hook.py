@@ -1,7 +1,8 @@
-"""The MkDocs hook: a thin adapter from MkDocs events to `vae.pipeline`.
+"""The MkDocs hook: a thin adapter from MkDocs events to the figure engine.
 
 - before each build (and each `mkdocs serve` rebuild) it brings the figures up
-  to date, in the profile named by $VAE_PROFILE (default "full");
+  to date (`vae.site.scheduler`), in the profile named by $VAE_PROFILE
+  (default "full") and on the device named by $VAE_DEVICE (default "cpu");
 - it adds the figure outputs to the site under figures/NAME/, from the cache,
   so nothing generated is ever written into docs/;
 - it replaces {{ NAME.KEY }} (or {{ NAME.KEY:FORMAT }}) in the pages with the
@@ -10,8 +11,8 @@
 - a failing figure fails `mkdocs build`; under `mkdocs serve` the last good
   outputs stay and the pages it feeds say that the figure is stale;
 - it strips the notebook page of CDN scripts and CSS it does not use
-  (see `vae.notebook_html`);
-- it serves KaTeX from the site itself (assets/katex/, see `vae.assets`), so
+  (see `vae.site.notebook_html`);
+- it serves KaTeX from the site itself (assets/katex/, see `vae.site.assets`), so
   no page asks a third-party host for it.
 
 This is the only module that imports MkDocs.
@@ -65,16 +66,17 @@ def on_config(config):
 
 def on_pre_build(config) -> None:
     from vae.errors import VAEError
-    from vae.pipeline import Project, build, discover, profile_from_env
+    from vae.site.project import Project, device_from_env, discover, profile_from_env
+    from vae.site.scheduler import build
 
     root = _root(config)
     try:
-        project = Project(root, profile_from_env())
+        project = Project(root, profile_from_env(), device=device_from_env())
         report = build(project, log=log.info)
+        _state["scripts"] = discover(project.figures_src)
     except VAEError as e:
         raise PluginError(str(e)) from None
     _state["report"] = report
-    _state["scripts"] = discover(project.figures_src)
     if not report.failed:
         return
     if _state["command"] == "serve":
@@ -123,7 +125,7 @@ def on_files(files: Files, config) -> Files:
 
 
 def _katex_files(config) -> list[File]:
-    from vae.assets import katex_files
+    from vae.site.assets import katex_files
     from vae.errors import VAEError
 
     try:
@@ -170,7 +172,7 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 def on_post_page(output: str, page, config) -> str:
     if page.file.src_uri.endswith(".ipynb"):
-        from vae.notebook_html import slim
+        from vae.site.notebook_html import slim
 
         return slim(output)
     return output
