@@ -1,12 +1,22 @@
-"""Shared fixtures: small generated IDX datasets and a tiny trained run."""
+"""Shared fixtures: small generated IDX datasets; the site, built once in the
+quick profile in a temporary copy of the checkout, and served to headless
+Chromium for the browser tests."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pytest
 
 from vae.data import IMAGE_SHAPE, write_idx
 from vae.datafiles import IDX_FILES
+from vae.site import browser
+from vae.site.bench_site import copy_checkout
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def make_idx_files(directory: Path, seed: int = 0, gz: bool = True) -> dict[str, np.ndarray]:
@@ -34,3 +44,72 @@ def idx_dir(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("idx") / "mnist"
     make_idx_files(directory)
     return directory
+
+
+def copy_repo(destination: Path) -> Path:
+    """A copy of what a site build reads: package, scripts, pages, config."""
+    destination.mkdir(parents=True)
+    return copy_checkout(REPO, destination)
+
+
+def mkdocs_build(root: Path) -> subprocess.CompletedProcess:
+    """`mkdocs build --strict` in `root`, quick profile, cache in ROOT/cache."""
+    env = {
+        **os.environ,
+        "VAE_PROFILE": "quick",
+        "VAE_CACHE_DIR": str(root / "cache"),
+        "NO_MKDOCS_2_WARNING": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory):
+    """(checkout root, build result): one clean strict build shared by the site tests."""
+    root = copy_repo(tmp_path_factory.mktemp("site") / "repo")
+    result = mkdocs_build(root)
+    assert result.returncode == 0, result.stderr
+    return root, result
+
+
+@pytest.fixture(scope="session")
+def site(built_site):
+    """The checkout root of the shared build; the pages are in ROOT/site."""
+    return built_site[0]
+
+
+@pytest.fixture(scope="session")
+def served(site):
+    """(base URL, Chromium) with the built site served on 127.0.0.1."""
+    with browser.serve(site / "site") as base, browser.chromium() as chromium:
+        yield base, chromium
+
+
+def open_page(chromium, url, **context):
+    """A fresh page that records console errors, failed and external requests.
+
+    Returns the page and the list its problems are appended to.
+    """
+    options = {"viewport": {"width": 1200, "height": 900}, **context}
+    page = chromium.new_context(**options).new_page()
+    problems = []
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+
+    def check_host(request):
+        host = urlparse(request.url).hostname
+        if request.url.startswith(("data:", "blob:")):
+            return
+        if host != "127.0.0.1":
+            problems.append(f"external request: {request.url}")
+
+    page.on("request", check_host)
+    page.goto(url, wait_until="networkidle")
+    return page, problems

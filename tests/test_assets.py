@@ -73,7 +73,7 @@ def test_a_tarball_with_the_wrong_checksum_is_refused(registry):
 
 def test_an_unreachable_registry_is_one_clear_error(registry, monkeypatch):
     monkeypatch.setenv(assets.REGISTRY_ENV, "http://127.0.0.1:9")
-    with pytest.raises(VAEError, match="could not download http://127.0.0.1:9/demo"):
+    with pytest.raises(VAEError, match=r"could not download http://127\.0\.0\.1:9/demo"):
         assets.fetch(registry)
 
 

@@ -10,7 +10,6 @@ written to SCREENSHOTS (printed at the end) for a person to look at.
 import json
 import os
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import pytest
@@ -19,49 +18,13 @@ import torch
 from vae.checkpoint import load_run
 from vae.errors import VAEError
 from vae.site import browser
-from vae.site.bench_site import copy_checkout
 
-from .test_site import mkdocs_build
+from .conftest import REPO, open_page
 
-REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("VAE_SCREENSHOTS", REPO / ".cache" / "screenshots"))
 MATH_PAGES = {"", "autoencoders/", "variational-inference/", "results/", "notebook/"}
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    root = copy_checkout(REPO, tmp_path_factory.mktemp("browser") / "repo")
-    result = mkdocs_build(root)
-    assert result.returncode == 0, result.stderr
-    return root
-
-
-@pytest.fixture(scope="module")
-def served(site):
-    with browser.serve(site / "site") as base, browser.chromium() as chromium:
-        yield base, chromium
-
-
-def open_page(chromium, url):
-    """A fresh page that records console errors, failed and external requests."""
-    page = chromium.new_context(viewport={"width": 1200, "height": 900}).new_page()
-    problems = []
-    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
-    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
-
-    def check_host(request):
-        host = urlparse(request.url).hostname
-        if request.url.startswith(("data:", "blob:")):
-            return
-        if host != "127.0.0.1":
-            problems.append(f"external request: {request.url}")
-
-    page.on("request", check_host)
-    page.goto(url, wait_until="networkidle")
-    return page, problems
 
 
 def test_every_page_loads_cleanly_and_typesets_its_math(site, served):

@@ -3,10 +3,7 @@ temporary copies of the repository."""
 
 import filecmp
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,40 +11,15 @@ import pytest
 import yaml
 
 from vae.site import mkdocs_hook, scheduler
-from vae.site.bench_site import copy_checkout
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import copy_repo, mkdocs_build
 
 pytestmark = pytest.mark.slow
 
 
-def copy_repo(destination: Path) -> Path:
-    destination.mkdir(parents=True)
-    return copy_checkout(REPO, destination)
-
-
-def mkdocs_build(root: Path) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "VAE_PROFILE": "quick",
-        "VAE_CACHE_DIR": str(root / "cache"),
-        "NO_MKDOCS_2_WARNING": "1",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = copy_repo(tmp_path_factory.mktemp("site") / "repo")
-    result = mkdocs_build(root)
-    assert result.returncode == 0, result.stderr
-    return root, result
+@pytest.fixture
+def built(built_site):
+    return built_site
 
 
 def test_strict_build_renders_figures_and_numbers(built):
