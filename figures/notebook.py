@@ -23,7 +23,12 @@ def imported_modules(notebook) -> set[str]:
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
-        for node in ast.walk(ast.parse(cell.source)):
+        # IPython's magics and shell escapes are not Python.
+        code = "\n".join(
+            "" if line.lstrip().startswith(("%", "!")) else line
+            for line in cell.source.splitlines()
+        )
+        for node in ast.walk(ast.parse(code)):
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
             elif isinstance(node, ast.Import):
