@@ -1,0 +1,127 @@
+"""A checkout as the figure engine sees it: where the scripts, the package and
+the caches are, which profile and device it builds for, and the figure scripts
+with what each declares (the page it feeds, the models it asks for)."""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vae.errors import VAEError
+from vae.site.experiments import PROFILES, Profile
+
+PROFILE_ENV = "VAE_PROFILE"
+CACHE_ENV = "VAE_CACHE_DIR"
+DEVICE_ENV = "VAE_DEVICE"
+DEVICES = ("cpu", "cuda")
+
+
+def profile_from_env() -> Profile:
+    """The profile named by $VAE_PROFILE, "full" when it is unset.
+
+    Raises:
+        VAEError: it names no known profile.
+    """
+    profile = os.environ.get(PROFILE_ENV, "full") or "full"
+    if profile not in PROFILES:
+        raise VAEError(f"${PROFILE_ENV}={profile!r}: choose quick or full")
+    return profile  # type: ignore[return-value]
+
+
+def device_from_env() -> str:
+    """The device the site's models train on: $VAE_DEVICE, "cpu" when unset.
+
+    The CPU is the default so that the published figures do not depend on the
+    machine that built them; the device is part of every model's cache key.
+
+    Raises:
+        VAEError: it names no known device.
+    """
+    device = os.environ.get(DEVICE_ENV, "cpu") or "cpu"
+    if device not in DEVICES:
+        raise VAEError(f"${DEVICE_ENV}={device!r}: choose cpu or cuda")
+    return device
+
+
+@dataclass(frozen=True)
+class FigureScript:
+    """A script in figures/ and what it declares at module level."""
+
+    name: str  # the file's stem; also the namespace of its numbers
+    path: Path
+    page: str | None  # PAGE: the page it feeds
+    models: tuple[str, ...] = ()  # MODELS: the experiments it asks for
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where the scripts, the package and the cache of one checkout are."""
+
+    root: Path
+    profile: Profile = "full"
+    cache: Path | None = None  # default: $VAE_CACHE_DIR, else ROOT/.cache/vae
+    device: str = "cpu"
+
+    @property
+    def cache_dir(self) -> Path:
+        if self.cache is not None:
+            return self.cache
+        if os.environ.get(CACHE_ENV):
+            return Path(os.environ[CACHE_ENV])
+        return self.root / ".cache" / "vae"
+
+    @property
+    def figures_src(self) -> Path:
+        return self.root / "figures"
+
+    @property
+    def package_dir(self) -> Path:
+        return self.root / "vae"
+
+    @property
+    def figures_out(self) -> Path:
+        return self.cache_dir / self.profile / "figures"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+
+def _declared(tree: ast.Module, name: str):
+    """The literal value assigned to a module-level `name`, or None."""
+    value = None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                raise VAEError(f"{name} must be a literal value") from None
+    return value
+
+
+def discover(figures_dir: Path) -> list[FigureScript]:
+    """The figure scripts in a directory, by name; files starting with '_' are skipped.
+
+    Raises:
+        VAEError: a script's PAGE or MODELS is not a literal of the right type.
+    """
+    scripts = []
+    for path in sorted(Path(figures_dir).glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+        try:
+            page = _declared(tree, "PAGE")
+            models = _declared(tree, "MODELS") or ()
+        except VAEError as e:
+            raise VAEError(f"{path}: {e}") from None
+        if page is not None and not isinstance(page, str):
+            raise VAEError(f"{path}: PAGE must be a string")
+        if not isinstance(models, (tuple, list)) or not all(isinstance(m, str) for m in models):
+            raise VAEError(f"{path}: MODELS must be a tuple of experiment names")
+        scripts.append(FigureScript(path.stem, path, page, tuple(models)))
+    return scripts

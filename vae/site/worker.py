@@ -1,0 +1,241 @@
+"""The worker side of the figure engine: one task in a fresh process.
+
+`python -m vae.site.worker REQUEST.json` runs one task the scheduler handed out:
+
+- a *model* task trains an experiment and puts it in the model store;
+- a *figure* task runs a script's `make(ctx)` with a `FigureContext`, then
+  writes its outputs and its record (what it depended on) as one directory.
+
+Either way the worker leaves `result.json` in the directory the request names.
+The scheduler sets the number of math threads in the worker's environment, so
+workers side by side do not oversubscribe the cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from vae import datafiles
+from vae.atomic import write_atomically
+from vae.errors import CheckpointError, VAEError
+from vae.site.fingerprint import file_hash, source_hash
+from vae.site.project import FigureScript, Project
+from vae.site.store import ModelStore
+from vae.versions import library_versions
+
+MANIFEST = "_manifest.json"
+NUMBERS = "numbers.json"
+
+
+class FigureContext:
+    """What a figure script's `make(ctx)` receives: models, data and a place to save."""
+
+    def __init__(self, script: FigureScript, project: Project) -> None:
+        self.name = script.name
+        self.profile = project.profile
+        self.root = project.root
+        self.declared = script.models
+        self._store = ModelStore(
+            project.models_dir, project.profile, project.package_dir, project.device
+        )
+        self.files: dict[str, bytes] = {}
+        self.numbers: dict[str, Any] = {}
+        self.models: dict[str, str] = {}
+        self.datasets: dict[str, str] = {}
+        self.files_read: dict[str, str] = {}
+
+    def depend_on(self, path: Path) -> None:
+        """Records a file the outputs depend on that is not a Python import.
+
+        Python files are compared by syntax tree, others byte for byte.
+        """
+        path = Path(path).resolve()
+        self.files_read[path.relative_to(self.root.resolve()).as_posix()] = file_hash(path)
+
+    def model(self, name: str):
+        """The trained model of experiment `name` (a `vae.checkpoint.Run`).
+
+        The script must list `name` in its MODELS, so that the scheduler has
+        trained it before the script runs.
+
+        Raises:
+            VAEError: the model is not declared, or not in the store.
+        """
+        if name not in self.declared:
+            raise VAEError(f"figures/{self.name}.py asks for {name!r}: add it to MODELS")
+        try:
+            run, key = self._store.load(name)
+        except CheckpointError as e:
+            raise VAEError(f"model {name} is not in the store ({e})") from None
+        self.models[name] = key
+        return run
+
+    def dataset(self, name: str = "mnist5k"):
+        """A dataset by name (a `vae.data.Dataset`)."""
+        from vae.data import load_dataset
+
+        self.datasets[name] = datafiles.source_id(name)
+        return load_dataset(name)
+
+    def save(self, filename: str, data: bytes) -> None:
+        """Saves raw bytes as output `filename`."""
+        if "/" in filename or filename.startswith((".", "_")) or filename == NUMBERS:
+            raise VAEError(f"{self.name}: bad output name {filename!r}")
+        self.files[filename] = data
+
+    def number(self, key: str, value: float | int | str) -> None:
+        """Records a number the prose quotes as {{ NAME.KEY }}."""
+        if not key.isidentifier():
+            raise VAEError(f"{self.name}: number key {key!r} must be an identifier")
+        if isinstance(value, float) and value != value:
+            raise VAEError(f"{self.name}: number {key} is NaN")
+        self.numbers[key] = value
+
+
+def _project_modules(package_dir: Path) -> dict[str, str]:
+    """Hashes of the `vae` modules this process has imported from `package_dir`."""
+    package_dir = package_dir.resolve()
+    found = {}
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if (name == "vae" or name.startswith("vae.")) and file:
+            path = Path(file).resolve()
+            if path.is_relative_to(package_dir):
+                found[name] = source_hash(path)
+    return found
+
+
+def run_figure(script: FigureScript, project: Project) -> dict[str, Any]:
+    """Runs one script and writes its outputs and record; returns the result."""
+    ctx = FigureContext(script, project)
+    spec = importlib.util.spec_from_file_location(f"_figure_{script.name}", script.path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    if not callable(getattr(module, "make", None)):
+        raise VAEError(f"{script.path} defines no make(ctx) function")
+    started = time.perf_counter()
+    module.make(ctx)
+    files = dict(ctx.files)
+    if ctx.numbers:
+        files[NUMBERS] = (json.dumps(ctx.numbers, indent=2, sort_keys=True) + "\n").encode()
+    manifest = {
+        "script": source_hash(script.path),
+        "modules": _project_modules(project.package_dir),
+        "models": ctx.models,
+        "data": ctx.datasets,
+        "files": ctx.files_read,
+        "versions": library_versions(),
+        "profile": project.profile,
+        "seconds": round(time.perf_counter() - started, 3),
+        "outputs": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    }
+    files[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    write_atomically(project.figures_out / script.name, files)
+    return {"status": "ran"}
+
+
+def run_model(name: str, project: Project) -> dict[str, Any]:
+    """Trains experiment `name` into the store, unless another process already has."""
+    from vae.data import load_dataset
+    from vae.site import experiments
+    from vae.train import train
+
+    store = ModelStore(project.models_dir, project.profile, project.package_dir, project.device)
+    with store.lock(name):
+        if store.has(name):
+            return {"status": "cached"}
+        config = experiments.get(name).run_config(project.profile)
+        dataset = load_dataset(config.data.dataset)
+        model, history = train(config, dataset, project.device, progress=False)
+        store.save(name, model, config, history, dataset.fingerprint)
+    return {"status": "ran"}
+
+
+def spawn(
+    kind: str,
+    name: str,
+    script: FigureScript | None,
+    project: Project,
+    scratch: Path,
+    threads: int,
+) -> subprocess.Popen:
+    """Starts a worker process for one task ("model" or "figure") with `threads` math threads.
+
+    Its request, log and result live in `scratch`; read the result with `collect`.
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    request = {
+        "kind": kind,
+        "name": name,
+        "script": str(script.path) if script else None,
+        "page": script.page if script else None,
+        "models": list(script.models) if script else [],
+        "root": str(project.root),
+        "profile": project.profile,
+        "cache": str(project.cache_dir),
+        "device": project.device,
+        "result_dir": str(scratch / "result"),
+    }
+    (scratch / "request.json").write_text(json.dumps(request))
+    env = dict(os.environ)
+    # Workers side by side share the cores: each gets its slice of math threads.
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[variable] = str(threads)
+    env["MPLBACKEND"] = "Agg"
+    # The checkout's own package, not an installed copy, is what the script and
+    # the record of its imports must see.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project.root), env.get("PYTHONPATH")]))
+    with open(scratch / "log.txt", "wb") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "vae.site.worker", str(scratch / "request.json")],
+            cwd=project.root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def collect(process: subprocess.Popen, scratch: Path) -> dict[str, Any]:
+    """The result a finished worker left, or a failure built from its log."""
+    try:
+        return json.loads((scratch / "result" / "result.json").read_text())
+    except (OSError, ValueError):
+        log_text = (scratch / "log.txt").read_text(errors="replace")[-4000:]
+        return {
+            "status": "failed",
+            "error": f"worker exited with status {process.returncode}\n{log_text}",
+        }
+
+
+def main(request_path: str) -> None:
+    """Runs the task a request file describes and leaves result.json beside it."""
+    request = json.loads(Path(request_path).read_text())
+    project = Project(
+        Path(request["root"]), request["profile"], Path(request["cache"]), request["device"]
+    )
+    try:
+        if request["kind"] == "model":
+            result = run_model(request["name"], project)
+        else:
+            script = FigureScript(
+                request["name"], Path(request["script"]), request["page"], tuple(request["models"])
+            )
+            result = run_figure(script, project)
+    except BaseException:
+        result = {"status": "failed", "error": traceback.format_exc()}
+    write_atomically(Path(request["result_dir"]), {"result.json": json.dumps(result).encode()})
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    main(sys.argv[1])
