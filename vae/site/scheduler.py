@@ -41,7 +41,7 @@ from vae.site import experiments
 from vae.site.fingerprint import file_hash, module_path, source_hash
 from vae.site.project import FigureScript, Project, discover
 from vae.site.store import ModelStore, model_key
-from vae.site.worker import MANIFEST, NUMBERS
+from vae.site.worker import MANIFEST, NUMBERS, collect, spawn
 from vae.versions import library_versions
 
 DEFAULT_TIMEOUT_S = 900.0
@@ -151,7 +151,7 @@ class _Task:
 def _model_cost(name: str, profile: experiments.Profile) -> float:
     """A rough training cost, for ordering: epochs times the code size."""
     config = experiments.get(name).run_config(profile)
-    return float(config.train.epochs * config.model.latent_dim ** 0.25)
+    return float(config.train.epochs * config.model.latent_dim**0.25)
 
 
 def _last_seconds(script: FigureScript, project: Project) -> float:
@@ -161,54 +161,6 @@ def _last_seconds(script: FigureScript, project: Project) -> float:
         return float(manifest.get("seconds", 1e6))
     except (OSError, ValueError):
         return 1e6
-
-
-def _start(task: _Task, project: Project, scratch: Path, threads: int) -> subprocess.Popen:
-    """Starts a fresh Python process for one task; its output goes to a log file."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    script = task.script
-    request = {
-        "kind": task.kind,
-        "name": task.name,
-        "script": str(script.path) if script else None,
-        "page": script.page if script else None,
-        "models": list(script.models) if script else [],
-        "root": str(project.root),
-        "profile": project.profile,
-        "cache": str(project.cache_dir),
-        "device": project.device,
-        "result_dir": str(scratch / "result"),
-    }
-    (scratch / "request.json").write_text(json.dumps(request))
-    env = dict(os.environ)
-    # Workers side by side share the cores: each gets its slice of math threads.
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[variable] = str(threads)
-    env["MPLBACKEND"] = "Agg"
-    # The checkout's own package, not an installed copy, is what the script and
-    # the record of its imports must see.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project.root), env.get("PYTHONPATH")]))
-    with open(scratch / "log.txt", "wb") as log_file:
-        return subprocess.Popen(
-            [sys.executable, "-m", "vae.site.worker", str(scratch / "request.json")],
-            cwd=project.root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _collect(process: subprocess.Popen, scratch: Path) -> dict[str, Any]:
-    """The result a finished worker left, or a failure built from its log."""
-    try:
-        return json.loads((scratch / "result" / "result.json").read_text())
-    except (OSError, ValueError):
-        log_text = (scratch / "log.txt").read_text(errors="replace")[-4000:]
-        return {
-            "status": "failed",
-            "error": f"worker exited with status {process.returncode}\n{log_text}",
-        }
 
 
 def _select(scripts: list[FigureScript], only: list[str] | None) -> list[FigureScript]:
@@ -323,7 +275,7 @@ def build(
                     log(f"  FAILED  {task.name} (its model failed)")
                     continue
                 scratch = scratch_root / f"{task.kind}-{task.name}"
-                process = _start(task, project, scratch, threads)
+                process = spawn(task.kind, task.name, task.script, project, scratch, threads)
                 running[task.name] = (task, process, scratch, time.perf_counter())
                 what = "training" if task.kind == "model" else "running "
                 why = f" ({task.reason})" if task.reason else ""
@@ -337,7 +289,7 @@ def build(
                     process.wait()
                     message = {"status": "failed", "error": f"timed out after {timeout:.0f} s"}
                 else:
-                    message = _collect(process, scratch)
+                    message = collect(process, scratch)
                 del running[name]
                 finished_at[name] = time.perf_counter() - started
                 status, error = message["status"], message.get("error", "")
