@@ -69,7 +69,9 @@ VENDORED = (KATEX, AXE)
 
 def vendor_dir(package: Package) -> Path:
     """Where a package's kept files live: $VAE_VENDOR_DIR, or the user cache."""
-    root = os.environ.get(VENDOR_ENV) or Path(platformdirs.user_cache_dir("vae-explained")) / "vendor"
+    root = (
+        os.environ.get(VENDOR_ENV) or Path(platformdirs.user_cache_dir("vae-explained")) / "vendor"
+    )
     return Path(root) / f"{package.name}-{package.version}"
 
 
