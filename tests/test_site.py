@@ -90,6 +90,31 @@ def test_a_failing_figure_fails_the_build_with_its_name(built, tmp_path):
     assert "ValueError: the axes are upside down" in result.stderr
 
 
+def test_a_new_script_is_on_the_figure_scripts_page_by_itself(built, tmp_path):
+    """A new author adds a script and a figure with the usual caption link; nothing else."""
+    root = copy_repo(tmp_path / "repo")
+    shutil.copytree(built[0] / "cache", root / "cache")
+    (root / "figures" / "throwaway.py").write_text(
+        '"""A throwaway figure for this test."""\n\n'
+        "from vae.site import plotting\n\n"
+        'PAGE = "index.md"\n\n\n'
+        "def make(ctx):\n"
+        "    fig, ax = plotting.figure()\n"
+        '    ctx.save("line.svg", plotting.svg_bytes(fig))\n'
+    )
+    page = root / "docs" / "index.md"
+    page.write_text(
+        page.read_text() + "\n![A line](figures/throwaway/line.svg)\n\n"
+        "/// caption\nA line. [Script](figure-scripts.md#throwaway)\n///\n"
+    )
+    result = mkdocs_build(root)
+    assert result.returncode == 0, result.stderr
+    assert "1 ran" in result.stderr
+    scripts_page = (root / "site" / "figure-scripts" / "index.html").read_text()
+    assert 'id="throwaway"' in scripts_page
+    assert "A throwaway figure for this test." in scripts_page
+
+
 def test_two_clean_builds_are_byte_identical(built, tmp_path):
     first = built[0] / "cache" / "quick" / "figures"
     root = copy_repo(tmp_path / "repo")

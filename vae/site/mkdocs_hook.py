@@ -12,6 +12,8 @@
   outputs stay and the pages it feeds say that the figure is stale;
 - it strips the notebook page of CDN scripts and CSS it does not use
   (see `vae.site.notebook_html`);
+- it writes the figure-scripts page's sections from the scripts themselves
+  (see `vae.site.pages`);
 - it serves KaTeX from the site itself (assets/katex/, see `vae.site.assets`), so
   no page asks a third-party host for it.
 
@@ -34,6 +36,7 @@ log = get_plugin_logger("vae-figures")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)(?::([^}\s]+))?\s*\}\}")
 URL_PREFIX = "figures"
 KATEX_URL = "assets/katex"
+FIGURE_SCRIPTS_PAGE = "figure-scripts.md"  # its sections are written from the scripts
 
 _state: dict[str, Any] = {"command": "build", "report": None, "scripts": []}
 
@@ -155,6 +158,10 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
             return match.group(0)
 
     markdown = PLACEHOLDER.sub(replace, markdown)
+    if page.file.src_uri == FIGURE_SCRIPTS_PAGE:
+        from vae.site.pages import fill, nav_titles
+
+        markdown = fill(markdown, _state["scripts"], nav_titles(config["nav"]))
     if report is not None and report.failed:
         failed = {f.name for f in report.failed}
         stale = [

@@ -1,0 +1,46 @@
+"""The figure-scripts page is written from the scripts: a new one appears by itself."""
+
+from vae.site.pages import MARKER, fill, nav_titles
+from vae.site.project import discover
+
+NAV = [
+    {"Introduction": "index.md"},
+    {"1. Part one": "one.md"},
+    {"Reference": [{"The figure scripts": "figure-scripts.md"}]},
+]
+
+
+def write_scripts(directory):
+    directory.mkdir()
+    (directory / "late.py").write_text('"""Draws the late figure.\n\nMore."""\nPAGE = "one.md"\n')
+    (directory / "early.py").write_text(
+        '"""Draws the early one."""\nPAGE = "index.md"\nMODELS = ("vae-2d",)\n'
+    )
+    (directory / "_helper.py").write_text("X = 1\n")
+    return discover(directory)
+
+
+def test_nav_titles_in_nav_order():
+    assert list(nav_titles(NAV).items()) == [
+        ("index.md", "Introduction"),
+        ("one.md", "1. Part one"),
+        ("figure-scripts.md", "The figure scripts"),
+    ]
+
+
+def test_every_script_gets_a_section_with_its_anchor_in_page_order(tmp_path):
+    scripts = write_scripts(tmp_path / "figures")
+    page = fill(f"# The scripts\n\n{MARKER}\n", scripts, nav_titles(NAV))
+    assert MARKER not in page
+    early, late = page.index("## early.py {#early}"), page.index("## late.py {#late}")
+    assert early < late < page.index("{#experiments}")
+    assert (
+        "Draws the early one. It feeds [Introduction](index.md). Trained models: `vae-2d`." in page
+    )
+    assert "Draws the late figure. It feeds [1. Part one](one.md)." in page
+    assert '--8<-- "figures/late.py"' in page and "_helper" not in page
+
+
+def test_a_page_without_the_marker_is_left_alone(tmp_path):
+    scripts = write_scripts(tmp_path / "figures")
+    assert fill("# Other page\n", scripts, nav_titles(NAV)) == "# Other page\n"
