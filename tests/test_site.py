@@ -105,7 +105,7 @@ def test_a_new_script_is_on_the_figure_scripts_page_by_itself(built, tmp_path):
     page = root / "docs" / "index.md"
     page.write_text(
         page.read_text() + "\n![A line](figures/throwaway/line.svg)\n\n"
-        "/// caption\nA line. [Script](figure-scripts.md#throwaway)\n///\n"
+        "/// figure-caption\nA line. [Script](figure-scripts.md#throwaway)\n///\n"
     )
     result = mkdocs_build(root)
     assert result.returncode == 0, result.stderr
