@@ -75,9 +75,8 @@ def _assets(args: argparse.Namespace) -> None:
 
     for package in VENDORED:
         path, fetched = ensure(package)
-        print(
-            f"{package.name} {package.version}: {'fetched into' if fetched else 'already in'} {path}"
-        )
+        where = "fetched into" if fetched else "already in"
+        print(f"{package.name} {package.version}: {where} {path}")
 
 
 def _page_weight(args: argparse.Namespace) -> None:

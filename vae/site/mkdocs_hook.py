@@ -2,7 +2,8 @@
 
 - before each build (and each `mkdocs serve` rebuild) it brings the figures up
   to date (`vae.site.scheduler`), in the profile named by $VAE_PROFILE
-  (default "full") and on the device named by $VAE_DEVICE (default "cpu");
+  (default "full"), on the device named by $VAE_DEVICE (default "cpu"), with
+  $VAE_JOBS workers (default: one per core);
 - it adds the figure outputs to the site under figures/NAME/, from the cache,
   so nothing generated is ever written into docs/;
 - it replaces {{ NAME.KEY }} (or {{ NAME.KEY:FORMAT }}) in the pages with the
@@ -69,13 +70,19 @@ def on_config(config):
 
 def on_pre_build(config) -> None:
     from vae.errors import VAEError
-    from vae.site.project import Project, device_from_env, discover, profile_from_env
+    from vae.site.project import (
+        Project,
+        device_from_env,
+        discover,
+        jobs_from_env,
+        profile_from_env,
+    )
     from vae.site.scheduler import build
 
     root = _root(config)
     try:
         project = Project(root, profile_from_env(), device=device_from_env())
-        report = build(project, log=log.info)
+        report = build(project, jobs=jobs_from_env(), log=log.info)
         _state["scripts"] = discover(project.figures_src)
     except VAEError as e:
         raise PluginError(str(e)) from None
@@ -128,8 +135,8 @@ def on_files(files: Files, config) -> Files:
 
 
 def _katex_files(config) -> list[File]:
-    from vae.site.assets import katex_files
     from vae.errors import VAEError
+    from vae.site.assets import katex_files
 
     try:
         return [

@@ -16,6 +16,7 @@ PROFILE_ENV = "VAE_PROFILE"
 CACHE_ENV = "VAE_CACHE_DIR"
 DEVICE_ENV = "VAE_DEVICE"
 DEVICES = ("cpu", "cuda")
+JOBS_ENV = "VAE_JOBS"
 
 
 def profile_from_env() -> Profile:
@@ -43,6 +44,20 @@ def device_from_env() -> str:
     if device not in DEVICES:
         raise VAEError(f"${DEVICE_ENV}={device!r}: choose cpu or cuda")
     return device
+
+
+def jobs_from_env() -> int | None:
+    """Worker processes at once: $VAE_JOBS, or None (one per core) when unset.
+
+    Raises:
+        VAEError: it is not a positive integer.
+    """
+    text = os.environ.get(JOBS_ENV, "")
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise VAEError(f"${JOBS_ENV}={text!r}: expected a positive integer")
+    return int(text)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -58,6 +57,7 @@ class FigureResult:
     reason: str = ""  # why it ran, or why it failed
     error: str = ""  # the traceback of a failure
     trained: list[str] = field(default_factory=list)  # models trained for it in this build
+    flops: int | None = None  # matrix-product FLOPs, when counted (see vae.site.worker)
 
 
 @dataclass
@@ -68,6 +68,7 @@ class ModelResult:
     status: str  # "ran", "cached" (another process trained it) or "failed"
     seconds: float = 0.0
     error: str = ""
+    flops: int | None = None
 
 
 @dataclass
@@ -294,12 +295,14 @@ def build(
                 finished_at[name] = time.perf_counter() - started
                 status, error = message["status"], message.get("error", "")
                 if task.kind == "model":
-                    models[name] = ModelResult(name, status, elapsed, error)
+                    models[name] = ModelResult(name, status, elapsed, error, message.get("flops"))
                     word = {"ran": "trained", "cached": "loaded ", "failed": "FAILED "}[status]
                     log(f"  {word} {name}  {elapsed:.1f} s")
                 else:
                     trained = [m for m in task.needs if models[m].status == "ran"]
-                    figures[name] = FigureResult(name, status, elapsed, task.reason, error, trained)
+                    figures[name] = FigureResult(
+                        name, status, elapsed, task.reason, error, trained, message.get("flops")
+                    )
                     word = "ran    " if status == "ran" else "FAILED "
                     log(f"  {word} {name}  {elapsed:.1f} s")
             time.sleep(POLL_S)

@@ -13,6 +13,7 @@ workers side by side do not oversubscribe the cores.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -33,6 +34,8 @@ from vae.site.store import ModelStore
 from vae.versions import library_versions
 
 MANIFEST = "_manifest.json"
+# Set to 1 (by the site benchmark) to count each task's matrix-product FLOPs.
+COUNT_FLOPS_ENV = "VAE_COUNT_FLOPS"
 NUMBERS = "numbers.json"
 
 
@@ -217,6 +220,15 @@ def collect(process: subprocess.Popen, scratch: Path) -> dict[str, Any]:
         }
 
 
+def _counting_flops():
+    """A context that counts the matrix products' FLOPs when $VAE_COUNT_FLOPS is 1."""
+    if os.environ.get(COUNT_FLOPS_ENV) != "1":
+        return contextlib.nullcontext(None)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    return FlopCounterMode(display=False)
+
+
 def main(request_path: str) -> None:
     """Runs the task a request file describes and leaves result.json beside it."""
     request = json.loads(Path(request_path).read_text())
@@ -224,13 +236,19 @@ def main(request_path: str) -> None:
         Path(request["root"]), request["profile"], Path(request["cache"]), request["device"]
     )
     try:
-        if request["kind"] == "model":
-            result = run_model(request["name"], project)
-        else:
-            script = FigureScript(
-                request["name"], Path(request["script"]), request["page"], tuple(request["models"])
-            )
-            result = run_figure(script, project)
+        with _counting_flops() as counter:
+            if request["kind"] == "model":
+                result = run_model(request["name"], project)
+            else:
+                script = FigureScript(
+                    request["name"],
+                    Path(request["script"]),
+                    request["page"],
+                    tuple(request["models"]),
+                )
+                result = run_figure(script, project)
+        if counter is not None:
+            result["flops"] = counter.get_total_flops()
     except BaseException:
         result = {"status": "failed", "error": traceback.format_exc()}
     write_atomically(Path(request["result_dir"]), {"result.json": json.dumps(result).encode()})
