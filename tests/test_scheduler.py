@@ -206,3 +206,49 @@ def test_profile_from_env(monkeypatch):
     monkeypatch.setenv("VAE_PROFILE", "fast")
     with pytest.raises(scheduler.VAEError, match="choose quick or full"):
         project_module.profile_from_env()
+
+
+USES_MODEL = """
+from vae.site import plotting
+
+MODELS = ("ae-2d",)
+
+
+def make(ctx):
+    run = ctx.model("ae-2d")
+    ctx.number("epochs", run.config.train.epochs)
+"""
+
+
+@pytest.mark.slow
+def test_a_training_code_edit_retrains_its_models_and_reruns_only_their_figures(project):
+    (project.figures_src / "model.py").write_text(USES_MODEL)
+    lines = []
+    first = build(project, log=lines.append)
+    assert [(m.name, m.status) for m in first.models] == [("ae-2d", "ran")]
+    assert statuses(first) == {"model": "ran", "plot": "ran", "size": "ran"}
+    assert any(line.startswith("critical path: train ae-2d") for line in lines)
+    # Nothing changed: nothing trains, nothing runs.
+    again = build(project, log=quiet)
+    assert again.models == [] and set(statuses(again).values()) == {"cached"}
+    train = project.package_dir / "train.py"
+    train.write_text(train.read_text() + "\n\ndef _edited():\n    return 1\n")
+    edited = build(project, log=quiet)
+    assert [(m.name, m.status) for m in edited.models] == [("ae-2d", "ran")]
+    assert statuses(edited) == {"model": "ran", "plot": "cached", "size": "cached"}
+    assert edited.results[0].reason == "model ae-2d changed"
+
+
+def test_an_undeclared_model_is_a_clear_failure(project):
+    (project.figures_src / "sneaky.py").write_text("def make(ctx):\n    ctx.model('vae-2d')\n")
+    report = build(project, only=["sneaky"], log=quiet)
+    assert "asks for 'vae-2d': add it to MODELS" in report.failed[0].error
+
+
+def test_an_unknown_experiment_fails_before_anything_runs(project):
+    (project.figures_src / "typo.py").write_text(
+        "MODELS = ('vea-2d',)\n\ndef make(ctx):\n    pass\n"
+    )
+    with pytest.raises(scheduler.VAEError, match="unknown experiment 'vea-2d'"):
+        build(project, log=quiet)
+    assert not project.figures_out.exists() or not any(project.figures_out.iterdir())
