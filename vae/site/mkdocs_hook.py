@@ -12,7 +12,8 @@
 - a failing figure fails `mkdocs build`; under `mkdocs serve` the last good
   outputs stay and the pages it feeds say that the figure is stale;
 - it strips the notebook page of CDN scripts and CSS it does not use
-  (see `vae.site.notebook_html`);
+  (see `vae.site.notebook_html`), and repairs every page for readers with a
+  keyboard or a screen reader (see `vae.site.html`);
 - it writes the figure-scripts page's sections from the scripts themselves
   (see `vae.site.pages`);
 - it serves KaTeX from the site itself (assets/katex/, see `vae.site.assets`), so
@@ -185,11 +186,13 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 
 def on_post_page(output: str, page, config) -> str:
+    from vae.site.html import accessible
+
     if page.file.src_uri.endswith(".ipynb"):
         from vae.site.notebook_html import slim
 
-        return slim(output)
-    return output
+        output = slim(output)
+    return accessible(output)
 
 
 def on_serve(server, config, builder):

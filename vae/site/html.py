@@ -1,0 +1,459 @@
+"""Accessibility repairs to a built page's HTML, made after MkDocs renders it.
+
+The theme, mkdocs-jupyter and pymdownx write pages that axe-core (and a reader
+with a screen reader or only a keyboard) finds fault with; `accessible` applies
+every repair below to one page:
+
+- `name_search_dialog`: the search dialog gets a name;
+- `focusable_scroll_regions`: whatever may scroll sideways (a code block, a
+  table, a displayed equation, a notebook cell) can take keyboard focus, and
+  says what it is, with a name unique on the page;
+- `name_copy_buttons`: each code block's copy button sits in a `<nav>` that the
+  theme's script adds unnamed; a small script names each after its code block;
+- `hanging_indents`: a long line of code wraps at the content width, and its
+  continuation is indented four columns past the line's own indentation, so
+  a wrapped line never reads as a new statement (with pymdownx.highlight's
+  `line_spans`, which puts each line in its own span; extra.css does the rest);
+- `space_after_caption_prefix`: "Figure 1. log p(x)", not "Figure 1.log p(x)",
+  when a caption starts with math;
+- `describe_notebook_images`: a notebook figure nbconvert left undescribed is
+  described by the markdown cell that introduces it.
+
+Each is a pure function from page HTML to page HTML. They read the page with
+the standard library's HTML parser (`parse`) and change it by splicing, so
+everything they do not touch is left byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from html import escape
+from html.parser import HTMLParser
+
+VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+NBCONVERT_PLACEHOLDER = "No description has been provided for this image"
+
+
+@dataclass(eq=False)
+class Element:
+    """One element of a parsed page, located by offsets into the page's text."""
+
+    name: str
+    attrs: dict[str, str | None]
+    start: int  # offset of the "<" of its start tag
+    end: int  # offset just past the ">" of its start tag
+    parent: Element | None
+    close: int | None = None  # offset of the "<" of its end tag, when it has one
+    pieces: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def classes(self) -> set[str]:
+        return set((self.attrs.get("class") or "").split())
+
+    def text(self) -> str:
+        """Its text content, with runs of white space made one space."""
+        return " ".join("".join(self.pieces).split())
+
+    def within(self, test: Callable[[Element], bool]) -> Element | None:
+        """The nearest ancestor for which `test` holds."""
+        node = self.parent
+        while node is not None and not test(node):
+            node = node.parent
+        return node
+
+
+class _Parser(HTMLParser):
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.html = html
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", html)]
+        self.elements: list[Element] = []
+        self.open: list[Element] = []
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self.line_starts[line - 1] + column
+
+    def handle_starttag(self, tag, attrs):
+        start = self._offset()
+        raw = self.get_starttag_text() or ""
+        parent = self.open[-1] if self.open else None
+        element = Element(tag, dict(attrs), start, start + len(raw), parent)
+        self.elements.append(element)
+        if tag not in VOID:
+            self.open.append(element)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.open.pop()
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.open) - 1, -1, -1):
+            if self.open[i].name == tag:
+                self.open[i].close = self._offset()
+                del self.open[i:]
+                return
+
+    def handle_data(self, data):
+        if self.open and self.open[-1].name in ("script", "style"):
+            return
+        for element in self.open:
+            element.pieces.append(data)
+
+
+def parse(html: str) -> list[Element]:
+    """Every element of `html`, in document order."""
+    parser = _Parser(html)
+    parser.feed(html)
+    parser.close()
+    return parser.elements
+
+
+def end_of_close(html: str, element: Element) -> int:
+    """The offset just past an element's end tag (or its start tag, if it has none)."""
+    if element.close is None:
+        return element.end
+    return html.index(">", element.close) + 1
+
+
+class Splices:
+    """Changes to a text, given by the offsets of the original, applied at once."""
+
+    def __init__(self) -> None:
+        self.changes: list[tuple[int, int, str]] = []
+
+    def replace(self, start: int, end: int, text: str) -> None:
+        self.changes.append((start, end, text))
+
+    def insert(self, at: int, text: str) -> None:
+        self.changes.append((at, at, text))
+
+    def set_attributes(self, html: str, element: Element, **values: str | None) -> None:
+        """Rewrites the start tag with these attributes set (None: removed).
+
+        Keyword names use "_" for "-": aria_label sets aria-label.
+        """
+        attrs = dict(element.attrs)
+        for key, value in values.items():
+            name = key.replace("_", "-")
+            if value is None:
+                attrs.pop(name, None)
+            else:
+                attrs[name] = value
+        self_closing = html[element.start : element.end].endswith("/>")
+        self.replace(element.start, element.end, start_tag(element.name, attrs, self_closing))
+
+    def apply(self, html: str) -> str:
+        out, position = [], 0
+        for start, end, text in sorted(self.changes, key=lambda c: (c[0], c[1])):
+            if start < position:
+                raise ValueError(f"overlapping changes at offset {start}")
+            out += [html[position:start], text]
+            position = end
+        out.append(html[position:])
+        return "".join(out)
+
+
+def start_tag(name: str, attrs: dict[str, str | None], self_closing: bool = False) -> str:
+    parts = [name] + [k if v is None else f'{k}="{escape(v)}"' for k, v in attrs.items()]
+    return "<" + " ".join(parts) + (" />" if self_closing else ">")
+
+
+# TeX as a screen reader should say it, in the few places the site needs math in
+# an attribute (a label, alt text): commands become their symbols or are dropped.
+_TEX_SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+    "theta": "θ", "lambda": "λ", "mu": "μ", "pi": "π", "sigma": "σ", "tau": "τ", "phi": "φ",
+    "varphi": "φ", "psi": "ψ", "omega": "ω", "Sigma": "Σ", "Phi": "Φ", "Delta": "Δ",
+    "mid": "|", "sim": "~", "sum": "Σ", "prod": "Π", "int": "∫", "cdot": "·", "times": "×",
+    "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "approx": "≈", "neq": "≠", "infty": "∞",
+    "in": "∈", "to": "→", "ldots": "…", "dots": "…", "partial": "∂", "nabla": "∇", "|": "‖",
+}  # fmt: skip
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
+_FRACTION = re.compile(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}")
+_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+
+
+def plain_math(text: str) -> str:
+    """`text` with its TeX math ($…$, \\(…\\) and the display forms) in plain symbols."""
+
+    def tex(match: re.Match) -> str:
+        source = next(g for g in match.groups() if g is not None)
+        source = _FRACTION.sub(r"\1/\2", source)
+        source = _COMMAND.sub(lambda m: _TEX_SYMBOLS.get(m.group(1), _spoken(m.group(1))), source)
+        return " ".join(source.replace("{", "").replace("}", "").split())
+
+    return _MATH.sub(tex, text)
+
+
+def _spoken(command: str) -> str:
+    if command in (",", ";", ":", "!", " ") or command in ("quad", "qquad"):
+        return " "
+    if command in ("left", "right", "big", "Big", "bigl", "bigr", "displaystyle"):
+        return ""
+    if command.startswith(("math", "operatorname", "text", "boldsymbol")):
+        return ""  # a font: its argument is what is said
+    return command  # \log -> log
+
+
+def _unique(labels: list[str]) -> list[str]:
+    """The labels, with " (2)", " (3)"… added to repeats."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
+
+
+def _heading_text(element: Element) -> str:
+    return element.text().replace("¶", "").strip()
+
+
+def _with_sections(
+    elements: list[Element], test: Callable[[Element], bool]
+) -> Iterator[tuple[Element, Element | None]]:
+    """(element, the heading of its section) for each element passing `test`."""
+    heading = None
+    for element in elements:
+        if element.name in HEADINGS:
+            heading = element
+        elif test(element):
+            done = heading is not None and heading.close is not None
+            yield element, heading if done and heading.close <= element.start else None
+
+
+def name_search_dialog(html: str) -> str:
+    """Names Material's search dialog, which it leaves without one."""
+    splices = Splices()
+    for element in parse(html):
+        attrs = element.attrs
+        if (
+            attrs.get("role") == "dialog"
+            and attrs.get("data-md-component") == "search"
+            and not ({"aria-label", "aria-labelledby"} & attrs.keys())
+        ):
+            splices.set_attributes(html, element, aria_label="Search")
+    return splices.apply(html)
+
+
+def _is_notebook_code(element: Element) -> bool:
+    return "highlight-ipynb" in element.classes
+
+
+def _is_code_block(element: Element) -> bool:
+    return element.name == "code" and element.parent is not None and element.parent.name == "pre"
+
+
+def _is_display_math(element: Element) -> bool:
+    return element.name == "div" and "arithmatex" in element.classes
+
+
+def _is_data_table(element: Element) -> bool:
+    # Material wraps a table without a class in its own scrolling box; tables
+    # with a class are styled (and scrolled, if at all) by whoever made them.
+    return element.name == "table" and "class" not in element.attrs
+
+
+def focusable_scroll_regions(html: str) -> str:
+    """Makes every box that may scroll sideways focusable and named.
+
+    Code blocks, displayed equations and notebook code cells become focusable
+    groups named after their section ("Code: The KL term", "Equation 2",
+    "Code cell 3"); each table is wrapped in a focusable group that scrolls it
+    (class `vae-table-scroll`, styled in extra.css). nbconvert makes every cell
+    focusable; only what can scroll keeps that, and the outputs are named.
+    """
+    elements = parse(html)
+    splices = Splices()
+    regions: list[tuple[Element, str, str]] = []  # (element, kind, label)
+    scrolls = (_is_code_block, _is_display_math, _is_data_table, _is_notebook_code)
+    for element, heading in _with_sections(elements, lambda e: any(t(e) for t in scrolls)):
+        section = _heading_text(heading) if heading is not None else ""
+        if _is_notebook_code(element):
+            regions.append((element, "cell", f"Code cell {_cell_number(elements, element)}"))
+        elif _is_code_block(element):
+            if element.within(_is_notebook_code) is None:
+                regions.append((element, "code", f"Code: {section}" if section else "Code"))
+        elif _is_display_math(element):
+            regions.append((element, "math", "Equation"))
+        elif element.within(lambda e: "jp-Notebook" in e.classes) is None:
+            regions.append((element, "table", _table_label(elements, element, section)))
+    equations = 0
+    labels = []
+    for _, kind, label in regions:
+        if kind == "math":
+            equations += 1
+            label = f"Equation {equations}"
+        labels.append(label)
+    for (element, kind, _), label in zip(regions, _unique(labels), strict=True):
+        if kind == "table":
+            splices.insert(
+                element.start,
+                start_tag(
+                    "div",
+                    {"class": "vae-table-scroll", "tabindex": "0", "role": "group",
+                     "aria-label": label},
+                ),
+            )  # fmt: skip
+            after = end_of_close(html, element)
+            splices.insert(after, "</div>")
+        else:
+            splices.set_attributes(html, element, tabindex="0", role="group", aria_label=label)
+    for element in elements:
+        if "jp-Cell-inputWrapper" in element.classes and "tabindex" in element.attrs:
+            splices.set_attributes(html, element, tabindex=None)
+        elif "jp-OutputArea-output" in element.classes and "tabindex" in element.attrs:
+            cell = _cell_number(elements, element)
+            splices.set_attributes(html, element, role="group", aria_label=f"Output of cell {cell}")
+    return splices.apply(html)
+
+
+def _cell(element: Element) -> Element | None:
+    return element.within(lambda e: "jp-Cell" in e.classes and "id" in e.attrs)
+
+
+def _cell_number(elements: list[Element], element: Element) -> str:
+    """The execution count of the notebook cell holding `element`, from its "In [n]:"."""
+    cell = _cell(element)
+    if cell is None:
+        return "?"
+    for other in elements:
+        if "jp-InputPrompt" in other.classes and _cell(other) is cell:
+            found = re.search(r"\[(\d+)\]", other.text())
+            if found:
+                return found.group(1)
+    return "?"
+
+
+def _table_label(elements: list[Element], table: Element, section: str) -> str:
+    """'Table: ' and the short paragraph that introduces it, or its section's heading."""
+    siblings = [e for e in elements if e.parent is table.parent and e.close is not None]
+    before = [e for e in siblings if e.close <= table.start]
+    intro = before[-1].text() if before and before[-1].name == "p" else ""
+    intro = plain_math(intro).rstrip(":").strip()
+    if not (intro and len(intro) <= 80):
+        intro = ""
+    if intro and section:
+        return f"Table: {intro} ({section})"
+    return f"Table: {intro or section}" if intro or section else "Table"
+
+
+# Material's script adds, to each code block, a <nav> for its copy button; the
+# several unnamed navigation landmarks this makes on a page cannot be told
+# apart. This names each after its code block (see `focusable_scroll_regions`).
+COPY_BUTTON_SCRIPT = """<script>
+(function () {
+  function name() {
+    document.querySelectorAll("nav.md-code__nav:not([aria-label])").forEach(function (nav) {
+      var code = nav.parentElement && nav.parentElement.querySelector("code[aria-label]");
+      var label = code ? code.getAttribute("aria-label") : "Code";
+      nav.setAttribute("aria-label", "Copy " + label.charAt(0).toLowerCase() + label.slice(1));
+    });
+  }
+  name();
+  new MutationObserver(name).observe(document.body, {childList: true, subtree: true});
+})();
+</script>"""
+
+
+def name_copy_buttons(html: str) -> str:
+    """Adds `COPY_BUTTON_SCRIPT` at the end of the body of a page with code blocks."""
+    elements = parse(html)
+    if not any(_is_code_block(e) for e in elements):
+        return html
+    body = next((e for e in elements if e.name == "body" and e.close is not None), None)
+    if body is None:
+        return html
+    return html[: body.close] + COPY_BUTTON_SCRIPT + "\n" + html[body.close :]
+
+
+def hanging_indents(html: str) -> str:
+    """Gives each indented line of a code block its indentation, as `--vae-indent`.
+
+    extra.css indents the continuation of a wrapped line by that much and four
+    columns more. Lines are the spans pymdownx.highlight's `line_spans` makes.
+    """
+    splices = Splices()
+    for element in parse(html):
+        if (
+            element.name == "span"
+            and (element.attrs.get("id") or "").startswith("__span-")
+            and element.parent is not None
+            and _is_code_block(element.parent)
+        ):
+            line = "".join(element.pieces)
+            indent = len(line) - len(line.lstrip(" "))
+            if indent:
+                splices.set_attributes(html, element, style=f"--vae-indent: {indent}ch")
+    return splices.apply(html)
+
+
+def space_after_caption_prefix(html: str) -> str:
+    """A space between a caption's "Figure N." and what follows, when that is markup.
+
+    pymdownx's caption block adds the space only when the caption starts with text.
+    """
+    splices = Splices()
+    for element in parse(html):
+        if "caption-prefix" in element.classes and element.close is not None:
+            after = end_of_close(html, element)
+            if html[after : after + 1] == "<":
+                splices.insert(after, " ")
+    return splices.apply(html)
+
+
+def describe_notebook_images(html: str) -> str:
+    """Replaces nbconvert's placeholder alt text of a notebook figure.
+
+    The description is the markdown cell before the figure's cell: its heading
+    and its text, math in plain symbols ("Samples and the latent map: Codes drawn
+    from the prior N(0, I)…"). Alt text given in the notebook (an output's or a
+    cell's "alt" metadata, which nbconvert uses) is left as it is.
+    """
+    elements = parse(html)
+    splices = Splices()
+    markdown: Element | None = None
+    for element in elements:
+        if "jp-MarkdownCell" in element.classes:
+            markdown = element
+        elif element.name == "img" and element.attrs.get("alt") == NBCONVERT_PLACEHOLDER:
+            description = _describe(elements, markdown) if markdown is not None else ""
+            if not description:
+                description = f"Figure drawn by notebook cell {_cell_number(elements, element)}"
+            splices.set_attributes(html, element, alt=description)
+    return splices.apply(html)
+
+
+def _describe(elements: list[Element], cell: Element) -> str:
+    parts = []
+    for element in elements:
+        if element.start < cell.start or (cell.close is not None and element.start > cell.close):
+            continue
+        inside = element.within(lambda e: e is cell) is not None
+        if inside and element.name in HEADINGS:
+            parts.append(_heading_text(element) + ":")
+        elif inside and element.name in ("p", "li"):
+            parts.append(element.text())
+    return plain_math(" ".join(parts)).rstrip(":")
+
+
+REPAIRS = (
+    name_search_dialog,
+    focusable_scroll_regions,
+    name_copy_buttons,
+    hanging_indents,
+    space_after_caption_prefix,
+    describe_notebook_images,
+)
+
+
+def accessible(html: str) -> str:
+    """The page with every repair of this module applied."""
+    for repair in REPAIRS:
+        html = repair(html)
+    return html
