@@ -35,6 +35,8 @@ from html.parser import HTMLParser
 VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 NBCONVERT_PLACEHOLDER = "No description has been provided for this image"
+TABLE_SCROLL = "vae-table-scroll"  # classes styled in docs/stylesheets/extra.css
+DISPLAY_MATH = "vae-display-math"
 
 
 @dataclass(eq=False)
@@ -132,18 +134,12 @@ class Splices:
     def insert(self, at: int, text: str) -> None:
         self.changes.append((at, at, text))
 
-    def set_attributes(self, html: str, element: Element, **values: str | None) -> None:
-        """Rewrites the start tag with these attributes set (None: removed).
-
-        Keyword names use "_" for "-": aria_label sets aria-label.
-        """
-        attrs = dict(element.attrs)
-        for key, value in values.items():
-            name = key.replace("_", "-")
-            if value is None:
-                attrs.pop(name, None)
-            else:
-                attrs[name] = value
+    def set_attributes(self, html: str, element: Element, values: dict[str, str | None]) -> None:
+        """Rewrites the element's start tag with these attributes set (None: removed)."""
+        attrs = {**element.attrs, **values}
+        attrs = {
+            name: value for name, value in attrs.items() if name not in values or value is not None
+        }
         self_closing = html[element.start : element.end].endswith("/>")
         self.replace(element.start, element.end, start_tag(element.name, attrs, self_closing))
 
@@ -237,7 +233,7 @@ def name_search_dialog(html: str) -> str:
             and attrs.get("data-md-component") == "search"
             and not ({"aria-label", "aria-labelledby"} & attrs.keys())
         ):
-            splices.set_attributes(html, element, aria_label="Search")
+            splices.set_attributes(html, element, {"aria-label": "Search"})
     return splices.apply(html)
 
 
@@ -250,7 +246,16 @@ def _is_code_block(element: Element) -> bool:
 
 
 def _is_display_math(element: Element) -> bool:
-    return element.name == "div" and "arithmatex" in element.classes
+    """pymdownx.arithmatex's block, or a notebook paragraph that is one $$…$$ equation."""
+    if element.name == "div" and "arithmatex" in element.classes:
+        return True
+    text = element.text()
+    return (
+        element.name == "p"
+        and text.startswith("$$")
+        and text.endswith("$$")
+        and element.within(lambda e: "jp-RenderedMarkdown" in e.classes) is not None
+    )
 
 
 def _is_data_table(element: Element) -> bool:
@@ -265,52 +270,49 @@ def focusable_scroll_regions(html: str) -> str:
     Code blocks, displayed equations and notebook code cells become focusable
     groups named after their section ("Code: The KL term", "Equation 2",
     "Code cell 3"); each table is wrapped in a focusable group that scrolls it
-    (class `vae-table-scroll`, styled in extra.css). nbconvert makes every cell
-    focusable; only what can scroll keeps that, and the outputs are named.
+    (class `vae-table-scroll`, styled in extra.css), and a notebook's displayed
+    equation is marked to scroll (`vae-display-math`). nbconvert makes every
+    cell focusable; only what can scroll keeps that, and the outputs are named.
     """
     elements = parse(html)
+    regions = list(_scroll_regions(elements))
+    labels = _unique([label for _, label in regions])
     splices = Splices()
-    regions: list[tuple[Element, str, str]] = []  # (element, kind, label)
+    for (element, _), label in zip(regions, labels, strict=True):
+        group = {"tabindex": "0", "role": "group", "aria-label": label}
+        if _is_data_table(element):
+            splices.insert(element.start, start_tag("div", {"class": TABLE_SCROLL, **group}))
+            splices.insert(end_of_close(html, element), "</div>")
+        elif element.name == "p":  # a notebook's equation, made to scroll by extra.css
+            classes = " ".join([element.attrs.get("class") or "", DISPLAY_MATH]).strip()
+            splices.set_attributes(html, element, {**group, "class": classes})
+        else:
+            splices.set_attributes(html, element, group)
+    for element in elements:
+        if "jp-Cell-inputWrapper" in element.classes and "tabindex" in element.attrs:
+            splices.set_attributes(html, element, {"tabindex": None})
+        elif "jp-OutputArea-output" in element.classes and "tabindex" in element.attrs:
+            label = f"Output of cell {_cell_number(elements, element)}"
+            splices.set_attributes(html, element, {"role": "group", "aria-label": label})
+    return splices.apply(html)
+
+
+def _scroll_regions(elements: list[Element]) -> Iterator[tuple[Element, str]]:
+    """(element, its label) for each box that may scroll sideways."""
+    equations = 0
     scrolls = (_is_code_block, _is_display_math, _is_data_table, _is_notebook_code)
     for element, heading in _with_sections(elements, lambda e: any(t(e) for t in scrolls)):
         section = _heading_text(heading) if heading is not None else ""
         if _is_notebook_code(element):
-            regions.append((element, "cell", f"Code cell {_cell_number(elements, element)}"))
+            yield element, f"Code cell {_cell_number(elements, element)}"
         elif _is_code_block(element):
             if element.within(_is_notebook_code) is None:
-                regions.append((element, "code", f"Code: {section}" if section else "Code"))
+                yield element, f"Code: {section}" if section else "Code"
         elif _is_display_math(element):
-            regions.append((element, "math", "Equation"))
-        elif element.within(lambda e: "jp-Notebook" in e.classes) is None:
-            regions.append((element, "table", _table_label(elements, element, section)))
-    equations = 0
-    labels = []
-    for _, kind, label in regions:
-        if kind == "math":
             equations += 1
-            label = f"Equation {equations}"
-        labels.append(label)
-    for (element, kind, _), label in zip(regions, _unique(labels), strict=True):
-        if kind == "table":
-            splices.insert(
-                element.start,
-                start_tag(
-                    "div",
-                    {"class": "vae-table-scroll", "tabindex": "0", "role": "group",
-                     "aria-label": label},
-                ),
-            )  # fmt: skip
-            after = end_of_close(html, element)
-            splices.insert(after, "</div>")
-        else:
-            splices.set_attributes(html, element, tabindex="0", role="group", aria_label=label)
-    for element in elements:
-        if "jp-Cell-inputWrapper" in element.classes and "tabindex" in element.attrs:
-            splices.set_attributes(html, element, tabindex=None)
-        elif "jp-OutputArea-output" in element.classes and "tabindex" in element.attrs:
-            cell = _cell_number(elements, element)
-            splices.set_attributes(html, element, role="group", aria_label=f"Output of cell {cell}")
-    return splices.apply(html)
+            yield element, f"Equation {equations}"
+        elif element.within(lambda e: bool(e.classes & {"jp-Notebook", TABLE_SCROLL})) is None:
+            yield element, _table_label(elements, element, section)
 
 
 def _cell(element: Element) -> Element | None:
@@ -364,7 +366,7 @@ COPY_BUTTON_SCRIPT = """<script>
 def name_copy_buttons(html: str) -> str:
     """Adds `COPY_BUTTON_SCRIPT` at the end of the body of a page with code blocks."""
     elements = parse(html)
-    if not any(_is_code_block(e) for e in elements):
+    if COPY_BUTTON_SCRIPT in html or not any(_is_code_block(e) for e in elements):
         return html
     body = next((e for e in elements if e.name == "body" and e.close is not None), None)
     if body is None:
@@ -389,7 +391,7 @@ def hanging_indents(html: str) -> str:
             line = "".join(element.pieces)
             indent = len(line) - len(line.lstrip(" "))
             if indent:
-                splices.set_attributes(html, element, style=f"--vae-indent: {indent}ch")
+                splices.set_attributes(html, element, {"style": f"--vae-indent: {indent}ch"})
     return splices.apply(html)
 
 
@@ -425,7 +427,7 @@ def describe_notebook_images(html: str) -> str:
             description = _describe(elements, markdown) if markdown is not None else ""
             if not description:
                 description = f"Figure drawn by notebook cell {_cell_number(elements, element)}"
-            splices.set_attributes(html, element, alt=description)
+            splices.set_attributes(html, element, {"alt": description})
     return splices.apply(html)
 
 
