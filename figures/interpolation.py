@@ -22,7 +22,7 @@ def best_reconstructed(run, x, labels, digit_class):
     members = (labels == digit_class).nonzero().flatten()
     with torch.no_grad():
         xs = x[members]
-        score = run.model.log_likelihood(xs, run.model.decode(run.model.encode(xs).mu))
+        score = run.model.log_likelihood(xs, run.model.likelihood_params(run.model.encode(xs).mu))
     return int(members[score.argmax()])
 
 

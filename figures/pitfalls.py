@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vae import objectives
 from vae.data import test_inputs, to_unit_interval
 from vae.site import plotting
 from vae.site.experiments import PIXELS, beta_name
@@ -33,7 +34,7 @@ def per_dimension_kl(run, x):
     """Mean over x of KL(q(z_j|x) || N(0, 1)) for each latent dimension j: shape (D,)."""
     with torch.no_grad():
         mu, logvar = run.model.encode(x)
-    return (0.5 * (mu**2 + logvar.exp() - 1 - logvar)).mean(dim=0).numpy()
+    return objectives.gaussian_kl_per_dimension(mu, logvar).mean(dim=0).numpy()
 
 
 def make(ctx):

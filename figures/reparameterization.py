@@ -29,7 +29,7 @@ def estimators(model, x, n, generator):
     eps = torch.randn((REPEATS, n, mu.numel()), generator=generator)
     z = (mu + sigma * eps).requires_grad_(True)  # (R, n, D)
     x_rep = x.expand(REPEATS * n, *x.shape[1:])
-    log_px = model.log_likelihood(x_rep, model.decode(z.reshape(-1, mu.numel())))
+    log_px = model.log_likelihood(x_rep, model.likelihood_params(z.reshape(-1, mu.numel())))
     (grad_z,) = torch.autograd.grad(log_px.sum(), z)
     log_px = log_px.detach().view(REPEATS, n, 1)
     reparameterized = grad_z.mean(dim=1)  # d f(mu + sigma eps) / d mu = grad_z f

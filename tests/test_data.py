@@ -10,7 +10,7 @@ import torch
 
 from vae import data, datafiles
 from vae.config import DataConfig
-from vae.errors import DataError
+from vae.errors import ConfigError, DataError
 
 from .conftest import make_idx_files
 
@@ -96,8 +96,11 @@ def test_missing_files_say_where_and_how(tmp_path, monkeypatch):
 def test_unknown_dataset_and_binarization():
     with pytest.raises(DataError, match="unknown dataset"):
         data.load_dataset("cifar")
-    with pytest.raises(DataError, match="unknown binarization"):
+    with pytest.raises(ConfigError, match="unknown dataset"):
+        DataConfig(dataset="cifar")
+    with pytest.raises(ConfigError, match="unknown binarization"):
         DataConfig(binarize="sometimes")
+    assert DataConfig().binarize == "dynamic"
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import torch
 
 from vae import objectives
 from vae.config import ModelConfig
+from vae.errors import ConfigError
 from vae.models import (
     VAE,
     Autoencoder,
@@ -85,7 +86,7 @@ def test_log_weights_average_to_the_elbo(x):
             [
                 model.log_likelihood(
                     x,
-                    model.decode(
+                    model.likelihood_params(
                         model.sample_posterior(posterior, torch.Generator().manual_seed(s))
                     ),
                 )
@@ -97,6 +98,48 @@ def test_log_weights_average_to_the_elbo(x):
     torch.testing.assert_close(log_w.mean(0), elbo, atol=0.5, rtol=0)
 
 
+def test_log_weights_in_chunks_are_the_same_samples(x):
+    model = small("vae")
+    with torch.no_grad():
+        whole = model.log_weights(x, 10, torch.Generator().manual_seed(3))
+        generator = torch.Generator().manual_seed(3)
+        posterior = model.encode(x)
+        parts = [model.log_weights(x, k, generator, posterior) for k in (4, 1, 5)]
+    torch.testing.assert_close(torch.cat(parts), whole)
+
+
+def test_log_weights_are_log_p_x_z_minus_log_q_for_the_reparameterized_codes(x):
+    """The codes come from `reparameterize`: with the same noise, the log-weights
+    equal log p(x, z) - log q(z|x) computed with torch.distributions."""
+    model = small("vae")
+    with torch.no_grad():
+        log_w = model.log_weights(x, 3, torch.Generator().manual_seed(5))
+        mu, logvar = model.encode(x)
+        generator = torch.Generator().manual_seed(5)
+        expected = []
+        for _ in range(3):
+            z = reparameterize(mu, logvar, generator)
+            logits = model.likelihood_params(z)
+            bernoulli = torch.distributions.Bernoulli(logits=logits, validate_args=False)
+            log_p = bernoulli.log_prob(x).sum((1, 2))
+            log_p += torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+            log_q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).log_prob(z).sum(-1)
+            expected.append(log_p - log_q)
+    torch.testing.assert_close(log_w, torch.stack(expected))
+
+
+def test_networks_return_float32_under_bfloat16_autocast(x):
+    model = small("vae")
+    seen = []
+    model.decoder.output.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mu, logvar = model.encoder(x)
+        terms = model.terms(x, torch.Generator().manual_seed(0))
+    assert seen == [torch.bfloat16]  # the matrix products ran in bfloat16
+    assert mu.dtype == logvar.dtype == torch.float32
+    assert terms.log_px_given_z.dtype == terms.kl.dtype == torch.float32
+
+
 def test_gaussian_likelihood_decodes_means_in_unit_interval(x):
     model = small("vae", likelihood="gaussian", observation_sigma=0.2)
     z = torch.randn(5, 3) * 10
@@ -104,7 +147,7 @@ def test_gaussian_likelihood_decodes_means_in_unit_interval(x):
     assert mean.shape == (5, 28, 28)
     assert (mean >= 0).all() and (mean <= 1).all()
     expected = objectives.gaussian_log_likelihood(x[:5], mean, 2 * math.log(0.2))
-    torch.testing.assert_close(model.log_likelihood(x[:5], model.decode(z)), expected)
+    torch.testing.assert_close(model.log_likelihood(x[:5], model.likelihood_params(z)), expected)
 
 
 def test_sampling_and_reconstruction_shapes(x):
@@ -129,11 +172,11 @@ def test_config_round_trip_and_validation():
     config = ModelConfig(kind="noisy-ae", hidden_sizes=(64, 32), latent_dim=5, noise_sigma=0.3)
     assert ModelConfig.from_dict(config.to_dict()) == config
     assert config.data_dim == 784
-    with pytest.raises(ValueError, match="model kind"):
+    with pytest.raises(ConfigError, match="model kind"):
         ModelConfig(kind="gan")
-    with pytest.raises(ValueError, match="latent_dim"):
+    with pytest.raises(ConfigError, match="latent_dim"):
         ModelConfig(latent_dim=0)
-    with pytest.raises(ValueError, match="unknown model config keys: colour"):
+    with pytest.raises(ConfigError, match="unknown model config keys: colour"):
         ModelConfig.from_dict({**config.to_dict(), "colour": "red"})
 
 

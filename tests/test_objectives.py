@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from torch import distributions as D
+from torch import distributions
 
 from vae import objectives
 
@@ -18,17 +18,17 @@ def gen():
 def test_bernoulli_log_likelihood_matches_torch_distributions(gen):
     logits = torch.randn(5, 7, 3, generator=gen) * 3
     x = torch.bernoulli(torch.full((5, 7, 3), 0.4), generator=gen)
-    expected = D.Bernoulli(logits=logits).log_prob(x).sum(dim=(1, 2))
+    expected = distributions.Bernoulli(logits=logits).log_prob(x).sum(dim=(1, 2))
     torch.testing.assert_close(objectives.bernoulli_log_likelihood(x, logits), expected)
 
 
 def test_gaussian_log_likelihood_matches_torch_distributions(gen):
     x, mean = torch.randn(4, 6, generator=gen), torch.randn(4, 6, generator=gen)
     logvar = torch.randn(4, 6, generator=gen)
-    expected = D.Normal(mean, torch.exp(0.5 * logvar)).log_prob(x).sum(dim=1)
+    expected = distributions.Normal(mean, torch.exp(0.5 * logvar)).log_prob(x).sum(dim=1)
     torch.testing.assert_close(objectives.gaussian_log_likelihood(x, mean, logvar), expected)
     # A scalar log-variance broadcasts.
-    expected = D.Normal(mean, math.exp(0.5 * -1.3)).log_prob(x).sum(dim=1)
+    expected = distributions.Normal(mean, math.exp(0.5 * -1.3)).log_prob(x).sum(dim=1)
     torch.testing.assert_close(objectives.gaussian_log_likelihood(x, mean, -1.3), expected)
 
 
@@ -36,25 +36,43 @@ def test_log_densities_match_torch_distributions(gen):
     z, mu = torch.randn(3, 5, generator=gen), torch.randn(3, 5, generator=gen)
     logvar = torch.randn(3, 5, generator=gen)
     torch.testing.assert_close(
-        objectives.standard_normal_log_density(z), D.Normal(0.0, 1.0).log_prob(z).sum(-1)
+        objectives.standard_normal_log_density(z),
+        distributions.Normal(0.0, 1.0).log_prob(z).sum(-1),
     )
     torch.testing.assert_close(
         objectives.diagonal_normal_log_density(z, mu, logvar),
-        D.Normal(mu, torch.exp(0.5 * logvar)).log_prob(z).sum(-1),
+        distributions.Normal(mu, torch.exp(0.5 * logvar)).log_prob(z).sum(-1),
     )
 
 
 def test_gaussian_kl_matches_torch_distributions(gen):
     mu, logvar = torch.randn(8, 4, generator=gen), torch.randn(8, 4, generator=gen)
     pmu, plogvar = torch.randn(8, 4, generator=gen), torch.randn(8, 4, generator=gen)
-    q = D.Normal(mu, torch.exp(0.5 * logvar))
-    p = D.Normal(pmu, torch.exp(0.5 * plogvar))
+    q = distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = distributions.Normal(pmu, torch.exp(0.5 * plogvar))
     torch.testing.assert_close(
-        objectives.gaussian_kl(mu, logvar, pmu, plogvar), D.kl_divergence(q, p).sum(-1)
+        objectives.gaussian_kl(mu, logvar, pmu, plogvar), distributions.kl_divergence(q, p).sum(-1)
     )
-    standard = D.Normal(torch.zeros(4), torch.ones(4))
+    standard = distributions.Normal(torch.zeros(4), torch.ones(4))
     torch.testing.assert_close(
-        objectives.gaussian_kl(mu, logvar), D.kl_divergence(q, standard).sum(-1)
+        objectives.gaussian_kl(mu, logvar), distributions.kl_divergence(q, standard).sum(-1)
+    )
+
+
+def test_per_dimension_kl_matches_torch_distributions_and_sums_to_the_kl(gen):
+    mu, logvar = torch.randn(8, 4, generator=gen), torch.randn(8, 4, generator=gen)
+    pmu, plogvar = torch.randn(8, 4, generator=gen), torch.randn(8, 4, generator=gen)
+    q = distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = distributions.Normal(pmu, torch.exp(0.5 * plogvar))
+    per_dimension = objectives.gaussian_kl_per_dimension(mu, logvar, pmu, plogvar)
+    assert per_dimension.shape == (8, 4)
+    torch.testing.assert_close(per_dimension, distributions.kl_divergence(q, p))
+    torch.testing.assert_close(
+        objectives.gaussian_kl_per_dimension(mu, logvar),
+        distributions.kl_divergence(q, distributions.Normal(0.0, 1.0)),
+    )
+    torch.testing.assert_close(
+        per_dimension.sum(-1), objectives.gaussian_kl(mu, logvar, pmu, plogvar)
     )
 
 
@@ -104,14 +122,16 @@ class LinearGaussian:
 
     def __init__(self, gen):
         self.d, self.n, self.noise_logvar = 3, 6, math.log(0.5**2)
-        q, _ = torch.linalg.qr(torch.randn(self.n, self.d, generator=gen, dtype=torch.float64))
-        self.W = q * torch.tensor([2.0, 1.0, 0.5], dtype=torch.float64)  # orthogonal columns
+        orthonormal, _ = torch.linalg.qr(
+            torch.randn(self.n, self.d, generator=gen, dtype=torch.float64)
+        )
+        self.W = orthonormal * torch.tensor([2.0, 1.0, 0.5], dtype=torch.float64)  # orthogonal
         self.b = torch.randn(self.n, generator=gen, dtype=torch.float64)
         self.s2 = math.exp(self.noise_logvar)
 
     def log_px(self, x):
         cov = self.W @ self.W.T + self.s2 * torch.eye(self.n, dtype=torch.float64)
-        return D.MultivariateNormal(self.b, cov).log_prob(x)
+        return distributions.MultivariateNormal(self.b, cov).log_prob(x)
 
     def posterior(self, x):
         """Exact N(m, diag(v)) of p(z|x): precision I + W^T W / s^2."""

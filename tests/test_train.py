@@ -1,17 +1,22 @@
-"""The trainer: it learns, it repeats itself for a seed, it stops on NaN."""
+"""The trainer: it learns, it repeats itself for a seed, it stops on NaN and on
+divergence, it waits for the device rarely; the IWAE estimate in chunks; bf16."""
+
+import math
 
 import pytest
 import torch
 
+from vae import objectives
+from vae import train as train_module
 from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from vae.data import load_dataset
-from vae.errors import VAEError
-from vae.train import evaluate, iwae_estimate, resolve_device, train
+from vae.data import Dataset, load_dataset
+from vae.errors import ConfigError, TrainingError, VAEError
+from vae.train import evaluate, iwae_estimate, resolve_device, supports_bf16, train
 
 
-def config(kind="vae", epochs=3, **train_kw):
+def config(kind="vae", epochs=3, hidden=128, latent_dim=2, **train_kw):
     return RunConfig(
-        ModelConfig(kind=kind, hidden_sizes=(128,), latent_dim=2),
+        ModelConfig(kind=kind, hidden_sizes=(hidden,), latent_dim=latent_dim),
         DataConfig("mnist5k", "dynamic"),
         TrainConfig(epochs=epochs, **train_kw),
     )
@@ -20,6 +25,19 @@ def config(kind="vae", epochs=3, **train_kw):
 @pytest.fixture(scope="module")
 def dataset():
     return load_dataset("mnist5k")
+
+
+@pytest.fixture(scope="module")
+def small(dataset):
+    """The first 960 training and 200 test digits."""
+    return Dataset(
+        dataset.name,
+        dataset.train_images[:960],
+        dataset.train_labels[:960],
+        dataset.test_images[:200],
+        dataset.test_labels[:200],
+        dataset.class_names,
+    )
 
 
 @pytest.mark.parametrize("kind", ["ae", "noisy-ae", "vae"])
@@ -66,9 +84,74 @@ def test_training_does_not_touch_the_global_random_state(dataset):
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_non_finite_loss_names_epoch_and_step(dataset):
-    with pytest.raises(VAEError, match=r"at epoch 1, step \d+; try a lower learning rate"):
-        train(config(epochs=2, learning_rate=1e12), dataset, progress=False)
+def test_a_non_finite_loss_stops_training_within_one_check_and_names_the_epoch(small, monkeypatch):
+    """The loss turns NaN at one step of epoch 2; the loop notices at its next check."""
+    monkeypatch.setattr(train_module, "CHECK_EVERY", 10)
+    steps_per_epoch = len(small.train_images) // 32  # 30
+    poisoned_step = steps_per_epoch + 5
+    calls = []
+    real_elbo = objectives.elbo
+
+    def elbo(log_px_given_z, kl, beta=1.0):
+        calls.append(None)
+        value = real_elbo(log_px_given_z, kl, beta)
+        return value * math.nan if len(calls) == poisoned_step else value
+
+    monkeypatch.setattr(objectives, "elbo", elbo)
+    with pytest.raises(TrainingError) as error:
+        train(config(epochs=3, hidden=16, batch_size=32), small, progress=False)
+    assert str(error.value) == (
+        "training stopped in epoch 2: the training loss became NaN or infinite; "
+        "try a lower learning rate"
+    )
+    assert poisoned_step < len(calls) <= poisoned_step + 10
+
+
+def test_the_loop_waits_for_the_device_once_per_check(small, monkeypatch):
+    """Reading a tensor's value on the host (bool, item, tolist) waits for the device.
+    The loop does so once per CHECK_EVERY steps, not at every step."""
+    reads = []
+    for name in ("__bool__", "item", "tolist"):
+        real = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _real=real, **kwargs):
+            reads.append(None)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    monkeypatch.setattr(train_module, "CHECK_EVERY", 10)
+    epochs, steps = 2, len(small.train_images) // 16  # 60 steps per epoch
+    train(config(epochs=epochs, hidden=16, batch_size=16), small, progress=False)
+    checks = epochs * steps // 10
+    evaluations = epochs + 1  # one before training, one after each epoch
+    assert len(reads) <= checks + 2 * evaluations + epochs + 2 < epochs * steps // 2
+
+
+def test_a_run_that_diverges_while_staying_finite_is_stopped(dataset):
+    """At a learning rate of 1e6 the loss runs to about 1e33 nats without overflowing."""
+    with pytest.raises(TrainingError) as error:
+        train(config(epochs=3, learning_rate=1e6), dataset, progress=False)
+    message = str(error.value)
+    assert message.startswith("training stopped in epoch 1: the test loss diverged to ")
+    assert message.endswith("for the untrained model; try a lower learning rate")
+    diverged_to = float(message.split("diverged to ")[1].split(" nats")[0])
+    assert math.isfinite(diverged_to) and diverged_to > 1e20
+
+
+def test_a_loss_that_barely_moves_is_not_divergence(small):
+    _, history = train(config(epochs=2, hidden=16, learning_rate=1e-8), small, progress=False)
+    assert history[0]["test_loss"] == pytest.approx(history[1]["test_loss"], abs=0.1)
+
+
+def test_a_spike_within_an_epoch_is_not_divergence(dataset):
+    """At a learning rate of 0.1 the 784-400-20 model's loss spikes to about 15 times
+    the untrained model's early in the first epoch and recovers before its end; the
+    rule looks at the end of each epoch."""
+    _, history = train(
+        config(epochs=1, hidden=400, latent_dim=20, learning_rate=0.1), dataset, progress=False
+    )
+    assert history[0]["train_loss"] > 5 * history[0]["test_loss"]  # the spike
+    assert history[0]["test_loss"] < 300
 
 
 def test_iwae_estimate_is_above_the_elbo(dataset):
@@ -82,16 +165,106 @@ def test_iwae_estimate_is_above_the_elbo(dataset):
     assert iwae_estimate(model, x, 1) == pytest.approx(elbo, abs=2.0)
 
 
+def numel(output):
+    """The size of a module's output, or of the largest tensor in a tuple of outputs."""
+    if isinstance(output, torch.Tensor):
+        return output.numel()
+    return max(t.numel() for t in output if t is not None)
+
+
+@pytest.fixture(scope="module")
+def trained(dataset):
+    model, _ = train(config(epochs=1, hidden=64, latent_dim=5), dataset, progress=False)
+    return model
+
+
+def test_iwae_estimate_in_chunks_equals_the_estimate_in_one_piece(dataset, trained):
+    x = torch.bernoulli(
+        dataset.test_images[:150].float() / 255, generator=torch.Generator().manual_seed(0)
+    )
+    whole = iwae_estimate(trained, x, 30, samples_per_chunk=30)
+    assert iwae_estimate(trained, x, 30, samples_per_chunk=7) == pytest.approx(whole, abs=1e-4)
+    assert iwae_estimate(trained, x, 30) == pytest.approx(whole, abs=1e-4)  # default chunks
+    assert iwae_estimate(trained, x, 30, seed=1) != pytest.approx(whole, abs=1e-4)
+
+
+def test_the_chunk_bounds_the_largest_tensor_of_the_iwae_estimate(dataset, trained, monkeypatch):
+    """Every module output and every log-likelihood input is at most one chunk of
+    decoded pixels, however large k is."""
+    largest = []
+    hooks = [
+        module.register_forward_hook(lambda m, i, out: largest.append(numel(out)))
+        for module in trained.modules()
+    ]
+    real_log_likelihood = trained.log_likelihood
+
+    def log_likelihood(x, params):
+        largest.append(max(x.numel(), params.numel()))
+        return real_log_likelihood(x, params)
+
+    monkeypatch.setattr(trained, "log_likelihood", log_likelihood)
+    monkeypatch.setattr(train_module, "IWAE_CHUNK_ELEMENTS", 20 * 100 * 784)
+    x = dataset.test_images[:100].float() / 255
+    try:
+        iwae_estimate(trained, x, 5000)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert max(largest) == 20 * 100 * 784  # 20 samples of 100 images at a time
+    # The default chunk keeps each such tensor at 64 MiB in float32.
+    assert train_module.IWAE_CHUNK_ELEMENTS * 4 <= 64 * 2**20
+
+
 def test_bad_settings_are_clear_errors():
-    with pytest.raises(VAEError, match="batch size"):
+    with pytest.raises(ConfigError, match="batch size"):
         TrainConfig(batch_size=0)
-    with pytest.raises(VAEError, match="beta"):
+    with pytest.raises(ConfigError, match="beta"):
         TrainConfig(beta=-1)
+    with pytest.raises(ConfigError, match="learning rate"):
+        TrainConfig(learning_rate=math.inf)
+    with pytest.raises(ConfigError, match="precision must be one of fp32, bf16"):
+        TrainConfig(precision="fp8")
+    with pytest.raises(ConfigError, match="unknown train config keys: momentum"):
+        TrainConfig.from_dict({"momentum": 0.9})
+    assert issubclass(ConfigError, VAEError)
     with pytest.raises(VAEError, match="unknown device"):
         resolve_device("tpu")
     assert resolve_device("cpu") == torch.device("cpu")
 
 
 def test_run_config_round_trip():
-    c = config(kind="noisy-ae", beta=0.5)
+    c = config(kind="noisy-ae", beta=0.5, precision="bf16")
+    assert c.to_dict()["train"]["precision"] == "bf16"
     assert RunConfig.from_dict(c.to_dict()) == c
+    # A config saved before the precision field existed loads as fp32.
+    old = c.to_dict()
+    del old["train"]["precision"]
+    assert RunConfig.from_dict(old).train.precision == "fp32"
+
+
+def test_bf16_where_the_cpu_lacks_it_is_a_clear_error(dataset, monkeypatch):
+    monkeypatch.setattr(train_module, "supports_bf16", lambda device: False)
+    with pytest.raises(VAEError, match="no native bfloat16 matrix products; train in fp32"):
+        train(config(epochs=1, precision="bf16"), dataset, progress=False)
+
+
+@pytest.mark.skipif(not supports_bf16("cpu"), reason="this CPU has no native bf16")
+def test_bf16_runs_the_products_in_bf16_and_matches_fp32(dataset, monkeypatch):
+    """The linear layers see bfloat16 during training, not during evaluation; the
+    test ELBO after two epochs is close to the float32 run's."""
+    dtypes = set()
+    real_build = train_module.build_model
+
+    def build(model_config):
+        model = real_build(model_config)
+        model.decoder.output.register_forward_hook(
+            lambda m, i, out: dtypes.add((m.training, out.dtype))
+        )
+        return model
+
+    monkeypatch.setattr(train_module, "build_model", build)
+    _, low = train(config(epochs=2, precision="bf16"), dataset, progress=False)
+    assert dtypes == {(True, torch.bfloat16), (False, torch.float32)}
+    _, full = train(config(epochs=2), dataset, progress=False)
+    assert low[-1]["test_elbo"] == pytest.approx(full[-1]["test_elbo"], abs=3.0)
+    assert low[-1]["test_elbo"] != full[-1]["test_elbo"]

@@ -1,8 +1,9 @@
 """The configuration of a run: architecture, data and optimisation.
 
 Frozen dataclasses, one commented field per line, saved as JSON beside the
-weights. This module imports nothing heavy, so the figure pipeline can compute
-a model's cache key without importing torch.
+weights. Every invalid value or unknown key raises `ConfigError`, whose message
+can be shown as it is. This module imports nothing heavy, so the site can
+compute a model's cache key without importing torch.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-from vae.errors import DataError, VAEError
+from vae.errors import ConfigError
 
 ModelKind = Literal["ae", "noisy-ae", "vae"]
 Likelihood = Literal["bernoulli", "gaussian"]
 Binarization = Literal["continuous", "fixed", "dynamic"]
+Precision = Literal["fp32", "bf16"]
 MODEL_KINDS: tuple[str, ...] = ("ae", "noisy-ae", "vae")
 LIKELIHOODS: tuple[str, ...] = ("bernoulli", "gaussian")
 BINARIZATIONS: tuple[str, ...] = ("continuous", "fixed", "dynamic")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 EMBEDDED = "mnist5k"
 IDX_DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
 DATASETS: tuple[str, ...] = (EMBEDDED, *IDX_DATASETS)
@@ -27,7 +30,7 @@ DATASETS: tuple[str, ...] = (EMBEDDED, *IDX_DATASETS)
 def _check_keys(cls: type, d: dict[str, Any], what: str) -> None:
     unknown = set(d) - {f.name for f in fields(cls)}
     if unknown:
-        raise ValueError(f"unknown {what} config keys: {', '.join(sorted(unknown))}")
+        raise ConfigError(f"unknown {what} config keys: {', '.join(sorted(unknown))}")
 
 
 @dataclass(frozen=True)
@@ -46,21 +49,21 @@ class ModelConfig:
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
         object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
         if self.kind not in MODEL_KINDS:
-            raise ValueError(
+            raise ConfigError(
                 f"model kind must be one of {', '.join(MODEL_KINDS)}, got {self.kind!r}"
             )
         if self.likelihood not in LIKELIHOODS:
-            raise ValueError(
+            raise ConfigError(
                 f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {self.likelihood!r}"
             )
         if self.latent_dim < 1:
-            raise ValueError(f"latent_dim must be at least 1, got {self.latent_dim}")
+            raise ConfigError(f"latent_dim must be at least 1, got {self.latent_dim}")
         if not self.image_shape or any(s < 1 for s in self.image_shape):
-            raise ValueError(f"image_shape must be positive sizes, got {self.image_shape}")
+            raise ConfigError(f"image_shape must be positive sizes, got {self.image_shape}")
         if any(h < 1 for h in self.hidden_sizes):
-            raise ValueError(f"hidden_sizes must be positive, got {self.hidden_sizes}")
+            raise ConfigError(f"hidden_sizes must be positive, got {self.hidden_sizes}")
         if not self.noise_sigma > 0 or not self.observation_sigma > 0:
-            raise ValueError("noise_sigma and observation_sigma must be positive")
+            raise ConfigError("noise_sigma and observation_sigma must be positive")
 
     @property
     def data_dim(self) -> int:
@@ -86,15 +89,15 @@ class DataConfig:
     """Which data a model is trained on."""
 
     dataset: str = EMBEDDED  # "mnist5k" (embedded), "mnist" or "fashion-mnist"
-    binarize: Binarization = "continuous"  # how gray levels become model inputs
+    binarize: Binarization = "dynamic"  # how gray levels become model inputs
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
-            raise DataError(
+            raise ConfigError(
                 f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}"
             )
         if self.binarize not in BINARIZATIONS:
-            raise DataError(
+            raise ConfigError(
                 f"unknown binarization {self.binarize!r}; choose one of {', '.join(BINARIZATIONS)}"
             )
 
@@ -118,16 +121,31 @@ class TrainConfig:
     learning_rate: float = 1e-3  # Adam's step size
     beta: float = 1.0  # weight of the KL term; 1 gives the ELBO
     seed: int = 0  # seeds initialisation, shuffling and every noise draw
+    precision: Precision = "fp32"  # "bf16": matrix products in bfloat16, the loss in float32
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
-            raise VAEError(f"epochs must be >= 0, got {self.epochs}")
+            raise ConfigError(f"epochs must be >= 0, got {self.epochs}")
         if self.batch_size < 1:
-            raise VAEError(f"batch size must be >= 1, got {self.batch_size}")
-        if not self.learning_rate > 0:
-            raise VAEError(f"learning rate must be > 0, got {self.learning_rate}")
-        if not self.beta >= 0:
-            raise VAEError(f"beta must be >= 0, got {self.beta}")
+            raise ConfigError(f"batch size must be >= 1, got {self.batch_size}")
+        if not 0 < self.learning_rate < math.inf:
+            raise ConfigError(f"learning rate must be > 0 and finite, got {self.learning_rate}")
+        if not 0 <= self.beta < math.inf:
+            raise ConfigError(f"beta must be >= 0 and finite, got {self.beta}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Inverse of `to_dict`; unknown keys are an error, missing ones take defaults."""
+        _check_keys(cls, d, "train")
+        return cls(**d)
 
 
 @dataclass(frozen=True)
@@ -143,15 +161,14 @@ class RunConfig:
         return {
             "model": self.model.to_dict(),
             "data": self.data.to_dict(),
-            "train": asdict(self.train),
+            "train": self.train.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        """Inverse of `to_dict`."""
-        _check_keys(TrainConfig, d["train"], "train")
+        """Inverse of `to_dict`; unknown keys are an error."""
         return cls(
             ModelConfig.from_dict(d["model"]),
             DataConfig.from_dict(d["data"]),
-            TrainConfig(**d["train"]),
+            TrainConfig.from_dict(d["train"]),
         )

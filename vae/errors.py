@@ -1,4 +1,4 @@
-"""The exception that carries a one-line message for the person at the keyboard."""
+"""The exceptions that carry a one-line message for the person at the keyboard."""
 
 
 class VAEError(Exception):
@@ -9,9 +9,17 @@ class VAEError(Exception):
     """
 
 
+class ConfigError(VAEError, ValueError):
+    """A configuration value out of range, or an unknown configuration key."""
+
+
 class DataError(VAEError):
     """Missing, malformed or corrupted data files."""
 
 
 class CheckpointError(VAEError):
     """A run directory that is missing, incomplete or corrupted."""
+
+
+class TrainingError(VAEError):
+    """Training that went wrong: a non-finite loss, or a loss that diverged."""

@@ -10,6 +10,10 @@ in what the encoder outputs and how a code z is drawn from it:
 
 The last line is the reparameterization trick of Kingma & Welling (2013),
 "Auto-Encoding Variational Bayes", arXiv:1312.6114.
+
+The encoder and decoder return float32 even when their linear layers run in
+bfloat16 under `torch.autocast`, so that every likelihood, KL and sum is
+computed in float32.
 """
 
 from __future__ import annotations
@@ -63,9 +67,10 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         h = self.body(x.flatten(start_dim=1))  # (B, H)
+        mu = self.mean(h).float()  # (B, D)
         if self.logvar is None:
-            return self.mean(h), None
-        return self.mean(h), self.logvar(h).clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT)
+            return mu, None
+        return mu, self.logvar(h).float().clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT)
 
 
 class Decoder(nn.Module):
@@ -79,7 +84,7 @@ class Decoder(nn.Module):
         self.image_shape = config.image_shape
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        out = self.output(self.body(z))  # (B, data_dim)
+        out = self.output(self.body(z)).float()  # (B, data_dim)
         return out.view(-1, *self.image_shape)
 
 
@@ -126,8 +131,9 @@ class LatentModel(nn.Module):
         return objectives.gaussian_kl(posterior.mu, posterior.logvar)
 
     # -- p(x|z) -------------------------------------------------------------
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Decoder outputs for codes z of shape (B, D): logits or Gaussian means."""
+    def likelihood_params(self, z: torch.Tensor) -> torch.Tensor:
+        """The parameters of p(x|z) for codes z of shape (B, D), shaped like images:
+        Bernoulli logits, or the means of the Gaussian likelihood."""
         out = self.decoder(z)
         if self.config.likelihood == "gaussian":
             return torch.sigmoid(out)
@@ -135,15 +141,15 @@ class LatentModel(nn.Module):
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
         """The mean image E[x|z], with pixels in [0, 1]."""
-        out = self.decode(z)
-        return torch.sigmoid(out) if self.config.likelihood == "bernoulli" else out
+        params = self.likelihood_params(z)
+        return torch.sigmoid(params) if self.config.likelihood == "bernoulli" else params
 
-    def log_likelihood(self, x: torch.Tensor, decoded: torch.Tensor) -> torch.Tensor:
-        """log p(x|z) per example, from the decoder's outputs."""
+    def log_likelihood(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) per example, from the parameters `likelihood_params(z)` returns."""
         if self.config.likelihood == "bernoulli":
-            return objectives.bernoulli_log_likelihood(x, decoded)
+            return objectives.bernoulli_log_likelihood(x, params)
         logvar = 2.0 * math.log(self.config.observation_sigma)
-        return objectives.gaussian_log_likelihood(x, decoded, logvar)
+        return objectives.gaussian_log_likelihood(x, params, logvar)
 
     # -- the objective ------------------------------------------------------
     # --8<-- [start:terms]
@@ -151,24 +157,40 @@ class LatentModel(nn.Module):
         """One-sample estimates of log p(x|z) and KL(q(z|x) || p(z)) per example."""
         posterior = self.encode(x)
         z = self.sample_posterior(posterior, generator)
-        return Terms(self.log_likelihood(x, self.decode(z)), self.kl(posterior))
+        return Terms(self.log_likelihood(x, self.likelihood_params(z)), self.kl(posterior))
 
     # --8<-- [end:terms]
 
     def log_weights(
-        self, x: torch.Tensor, k: int, generator: torch.Generator | None = None
+        self,
+        x: torch.Tensor,
+        k: int,
+        generator: torch.Generator | None = None,
+        posterior: Posterior | None = None,
     ) -> torch.Tensor:
-        """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples: shape (k, B)."""
-        posterior = self.encode(x)
+        """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples z_i ~ q(z|x).
+
+        Each sample's noise is one draw of shape (B, D) from `generator`, so k
+        samples taken in chunks are the same samples as k taken at once.
+
+        Args:
+            x: images, shape (B, *image_shape).
+            k: number of samples per image.
+            generator: the source of the noise.
+            posterior: `encode(x)`, when the caller already has it.
+
+        Returns:
+            Tensor of shape (k, B).
+        """
+        posterior = self.encode(x) if posterior is None else posterior
         if posterior.logvar is None:
             raise ValueError("a deterministic encoder has no density q(z|x): no IWAE bound")
         mu, logvar = posterior
         batch = x.shape[0]
-        eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
-        z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, D)
-        decoded = self.decode(z.reshape(k * batch, -1))
-        x_rep = x.unsqueeze(0).expand(k, *x.shape).reshape(k * batch, *x.shape[1:])
-        log_px_given_z = self.log_likelihood(x_rep, decoded).view(k, batch)
+        z = torch.stack([reparameterize(mu, logvar, generator) for _ in range(k)])  # (k, B, D)
+        params = self.likelihood_params(z.flatten(end_dim=1))  # (k * B, *image_shape)
+        x_rep = x.expand(k, *x.shape).flatten(end_dim=1)
+        log_px_given_z = self.log_likelihood(x_rep, params).view(k, batch)
         log_pz = objectives.standard_normal_log_density(z)
         log_qz = objectives.diagonal_normal_log_density(z, mu, logvar)
         return log_px_given_z + log_pz - log_qz

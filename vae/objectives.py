@@ -2,7 +2,8 @@
 
 Pure functions of tensors: nothing here knows about models, data or training.
 Every function returns one value per example, summed over the data or latent
-dimensions; the trainer averages over the batch. That convention is the only
+dimensions (except `gaussian_kl_per_dimension`, which keeps the latent
+dimensions apart); the trainer averages over the batch. That convention is the only
 one used in this package:
 
     loss = mean over the batch of  -( log p(x|z) - beta * KL(q(z|x) || p(z)) )
@@ -80,6 +81,37 @@ def diagonal_normal_log_density(
 
 
 # --8<-- [start:gaussian_kl]
+def gaussian_kl_per_dimension(
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    prior_mu: torch.Tensor | float = 0.0,
+    prior_logvar: torch.Tensor | float = 0.0,
+) -> torch.Tensor:
+    r"""KL(N(mu_j, e^logvar_j) || N(prior_mu_j, e^prior_logvar_j)) for each coordinate j.
+
+    With the standard normal prior this is
+    $\tfrac12 (\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2)$.
+
+    Args:
+        mu: means of q, shape (B, D).
+        logvar: log-variances of q, shape (B, D).
+        prior_mu: mean of the prior, broadcastable to mu.
+        prior_logvar: log-variance of the prior, broadcastable to mu.
+
+    Returns:
+        Tensor of shape (B, D), always >= 0 up to rounding.
+    """
+    prior_mu = torch.as_tensor(prior_mu, dtype=mu.dtype, device=mu.device)
+    prior_logvar = torch.as_tensor(prior_logvar, dtype=mu.dtype, device=mu.device)
+    # 1/2 [ log(s_p^2/s_q^2) + (s_q^2 + (m_q - m_p)^2) / s_p^2 - 1 ]
+    return 0.5 * (
+        prior_logvar
+        - logvar
+        + (torch.exp(logvar) + (mu - prior_mu).square()) * torch.exp(-prior_logvar)
+        - 1.0
+    )
+
+
 def gaussian_kl(
     mu: torch.Tensor,
     logvar: torch.Tensor,
@@ -88,7 +120,8 @@ def gaussian_kl(
 ) -> torch.Tensor:
     r"""KL(N(mu, diag e^logvar) || N(prior_mu, diag e^prior_logvar)), analytic.
 
-    With the standard normal prior this is the familiar
+    The coordinates are independent, so the divergence is the sum of the
+    per-coordinate ones; with the standard normal prior it is the familiar
     $\tfrac12 \sum_j (\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2)$.
 
     Args:
@@ -100,16 +133,7 @@ def gaussian_kl(
     Returns:
         Tensor of shape (B,), always >= 0 up to rounding.
     """
-    prior_mu = torch.as_tensor(prior_mu, dtype=mu.dtype, device=mu.device)
-    prior_logvar = torch.as_tensor(prior_logvar, dtype=mu.dtype, device=mu.device)
-    # 1/2 [ log(s_p^2/s_q^2) + (s_q^2 + (m_q - m_p)^2) / s_p^2 - 1 ]
-    kl = 0.5 * (
-        prior_logvar
-        - logvar
-        + (torch.exp(logvar) + (mu - prior_mu).square()) * torch.exp(-prior_logvar)
-        - 1.0
-    )
-    return kl.sum(dim=-1)
+    return gaussian_kl_per_dimension(mu, logvar, prior_mu, prior_logvar).sum(dim=-1)
 
 
 # --8<-- [end:gaussian_kl]
@@ -146,8 +170,10 @@ def iwae_bound(log_weights: torch.Tensor) -> torch.Tensor:
     Returns:
         Tensor of shape (B,).
     """
-    k = log_weights.shape[0]
+    # --8<-- [start:iwae_bound_lines]
+    k = log_weights.shape[0]  # log_weights: (k, B), log w_i of k codes per image
     return torch.logsumexp(log_weights, dim=0) - math.log(k)
+    # --8<-- [end:iwae_bound_lines]
 
 
 # --8<-- [end:iwae_bound]

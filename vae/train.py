@@ -1,31 +1,49 @@
 """The training loop: Adam on the negative (beta-weighted) ELBO.
 
 The whole training set lives in one tensor on the device; an epoch is a random
-permutation cut into batches, so no per-example Python code runs. Every random
-draw (initialisation, shuffling, noise on z, dynamic binarization) comes from
-generators seeded by `TrainConfig.seed`, so a run is repeatable for a given seed,
-device and thread count.
+permutation cut into batches, so no per-example Python code runs, and the loop
+waits for the device only once every `CHECK_EVERY` steps, to check the loss.
+Every random draw (initialisation, shuffling, noise on z, dynamic binarization)
+comes from generators seeded by `TrainConfig.seed`, so a run is repeatable for a
+given seed, device and thread count.
 
 The loss of a batch is the mean over its examples of
 -(log p(x|z) - beta * KL(q(z|x) || p(z))), each term summed over dimensions.
+
+Training stops with a `TrainingError`, and returns nothing to save, when the
+training loss becomes NaN or infinite, or when it diverges while staying finite:
+when the test loss after an epoch exceeds the untrained model's test loss L0 by
+more than |L0| (twice L0, for a positive loss). Training exists to lower the
+loss; a model that ends an epoch that far above where it started has run away.
+A spike within an epoch that the optimiser recovers from is not counted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from typing import TYPE_CHECKING
 
 import torch
-from tqdm.auto import tqdm
 
 from vae import objectives
 from vae.config import RunConfig
 from vae.data import Dataset, binarize, fixed_generator, test_inputs, to_unit_interval
-from vae.errors import VAEError
+from vae.errors import TrainingError, VAEError
 from vae.models import LatentModel, build_model
+
+if TYPE_CHECKING:
+    from vae.config import Precision
 
 EVAL_BATCH = 1000  # examples per forward pass when evaluating; affects memory only
 EVAL_SEED = 4321  # seed of the noise on z when evaluating, so test numbers repeat
+IWAE_BATCH = 100  # images per IWAE pass; affects memory only
+# Decoded pixels (samples x images x pixels) per IWAE chunk. Each of the few
+# tensors of that size alive at once takes 64 MiB in float32, so an estimate
+# stays well under 1 GB whatever k is.
+IWAE_CHUNK_ELEMENTS = 2**24
+CHECK_EVERY = 100  # training steps between two checks that the loss is finite
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -39,6 +57,47 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def supports_bf16(device: torch.device | str) -> bool:
+    """Whether `device` multiplies bfloat16 matrices natively (AVX-512 BF16 or AMX on a CPU)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build of torch without oneDNN
+        return False
+
+
+def check_precision(precision: Precision, device: torch.device) -> None:
+    """Raises VAEError when `device` cannot train at `precision`."""
+    if precision == "bf16" and not supports_bf16(device):
+        raise VAEError(
+            f"precision bf16: this {device.type} has no native bfloat16 matrix products; "
+            "train in fp32"
+        )
+
+
+def autocast(precision: Precision, device: torch.device) -> contextlib.AbstractContextManager:
+    """The context the forward pass runs in: bfloat16 matrix products, or nothing.
+
+    Raises:
+        VAEError: bf16 was asked for on a device without native bfloat16 products.
+    """
+    check_precision(precision, device)
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def make_optimizer(model: torch.nn.Module, learning_rate: float) -> torch.optim.Optimizer:
+    """Adam with the fused kernel, which updates every parameter in one pass.
+
+    On a 2-core CPU the default per-tensor loop costs almost as much as the
+    model's matrix products.
+    """
+    return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
+
+
 @torch.no_grad()
 def evaluate(
     model: LatentModel, x: torch.Tensor, beta: float = 1.0, seed: int = EVAL_SEED
@@ -46,10 +105,10 @@ def evaluate(
     """Mean test ELBO, reconstruction term and KL over inputs x, one z per example."""
     model.eval()
     generator = torch.Generator(device=x.device).manual_seed(seed)
-    totals = torch.zeros(2, dtype=torch.float64)
+    totals = torch.zeros(2, dtype=torch.float64, device=x.device)
     for start in range(0, x.shape[0], EVAL_BATCH):
         terms = model.terms(x[start : start + EVAL_BATCH], generator)
-        totals += torch.stack([terms.log_px_given_z.sum(), terms.kl.sum()]).double().cpu()
+        totals += torch.stack([terms.log_px_given_z.sum(), terms.kl.sum()]).double()
     log_px_given_z, kl = (totals / x.shape[0]).tolist()
     return {
         "elbo": log_px_given_z - kl,
@@ -61,18 +120,46 @@ def evaluate(
 
 @torch.no_grad()
 def iwae_estimate(
-    model: LatentModel, x: torch.Tensor, k: int, seed: int = EVAL_SEED, batch: int = 100
+    model: LatentModel,
+    x: torch.Tensor,
+    k: int,
+    seed: int = EVAL_SEED,
+    samples_per_chunk: int | None = None,
 ) -> float:
-    """Mean over x of the IWAE bound with k samples: a lower bound on log p(x) in nats."""
+    """Mean over x of the IWAE bound with k samples: a lower bound on log p(x) in nats.
+
+    The k samples of a batch of images are decoded a chunk at a time, and their
+    log-sum-exp is accumulated across chunks, so memory does not grow with k.
+    The samples, and so the estimate, do not depend on the chunk size.
+
+    Args:
+        model: a model with a density q(z|x) (not the plain autoencoder).
+        x: inputs, shape (N, *image_shape).
+        k: importance samples per image.
+        seed: seed of the samples.
+        samples_per_chunk: samples decoded at once; by default as many as fit
+            in `IWAE_CHUNK_ELEMENTS` decoded pixels.
+    """
     if k < 1:
         raise VAEError(f"k must be >= 1, got {k}")
     model.eval()
     generator = torch.Generator(device=x.device).manual_seed(seed)
-    total = 0.0
-    for start in range(0, x.shape[0], batch):
-        log_w = model.log_weights(x[start : start + batch], k, generator)
-        total += objectives.iwae_bound(log_w).double().sum().item()
-    return total / x.shape[0]
+    total = torch.zeros((), dtype=torch.float64, device=x.device)
+    for start in range(0, x.shape[0], IWAE_BATCH):
+        batch = x[start : start + IWAE_BATCH]
+        chunk = samples_per_chunk or max(1, IWAE_CHUNK_ELEMENTS // batch[0].numel() // len(batch))
+        posterior = model.encode(batch)
+        # log sum_i w_i over the samples so far; log(a + b) = logaddexp(log a, log b).
+        log_sum = torch.full((len(batch),), -math.inf, device=x.device)
+        for first in range(0, k, chunk):
+            log_w = model.log_weights(batch, min(chunk, k - first), generator, posterior)
+            log_sum = torch.logaddexp(log_sum, torch.logsumexp(log_w, dim=0))
+        total += (log_sum - math.log(k)).double().sum()  # L_k = log (1/k) sum_i w_i
+    return total.item() / x.shape[0]
+
+
+def _stop(epoch: int, what: str) -> TrainingError:
+    return TrainingError(f"training stopped in epoch {epoch}: {what}; try a lower learning rate")
 
 
 def train(
@@ -95,21 +182,22 @@ def train(
         seconds of the training pass and of the whole epoch with evaluation.
 
     Raises:
-        VAEError: the loss became NaN or infinite; the message names epoch and step.
+        TrainingError: the loss became NaN or infinite, or diverged; the message
+            names the epoch.
+        VAEError: bf16 precision on a device without it.
     """
     device = torch.device(device)
-    tc = config.train
+    settings = config.train
+    precision = autocast(settings.precision, device)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(tc.seed)
+        torch.manual_seed(settings.seed)
         model = build_model(config.model).to(device)
-    shuffle_gen = torch.Generator().manual_seed(tc.seed)
-    noise_gen = torch.Generator(device=device).manual_seed(tc.seed + 1)
-    binarize_gen = torch.Generator(device=device).manual_seed(tc.seed + 2)
-    # The fused kernel updates every parameter in one pass; on a 2-core CPU the
-    # default per-tensor loop costs almost as much as the model's matrix products.
-    optimizer = torch.optim.Adam(model.parameters(), lr=tc.learning_rate, fused=True)
+    shuffle_gen = torch.Generator().manual_seed(settings.seed)
+    noise_gen = torch.Generator(device=device).manual_seed(settings.seed + 1)
+    binarize_gen = torch.Generator(device=device).manual_seed(settings.seed + 2)
+    optimizer = make_optimizer(model, settings.learning_rate)
 
-    probabilities = to_unit_interval(dataset.train_images).to(device)  # (N, 28, 28)
+    probabilities = to_unit_interval(dataset.train_images.to(device))  # (N, 28, 28)
     mode = config.data.binarize
     if mode == "fixed":
         train_x = binarize(probabilities.cpu(), fixed_generator()).to(device)
@@ -118,45 +206,47 @@ def train(
     test_x = test_inputs(dataset, mode).to(device)
 
     n = train_x.shape[0]
-    steps = math.ceil(n / tc.batch_size)
+    steps = math.ceil(n / settings.batch_size)
     history: list[dict[str, float]] = []
-    bar = tqdm(
-        total=tc.epochs * steps,
-        disable=None if progress is None else not progress,
-        unit="step",
-        desc=f"train {config.model.kind}",
-        leave=False,
-    )
+    untrained_loss = evaluate(model, test_x, settings.beta)["loss"]
+    diverged_above = untrained_loss + abs(untrained_loss)
+    bar = _progress_bar(settings.epochs * steps, progress, f"train {config.model.kind}")
     try:
-        for epoch in range(1, tc.epochs + 1):
+        for epoch in range(1, settings.epochs + 1):
             started = time.perf_counter()
             if mode == "dynamic":
                 train_x = binarize(probabilities, binarize_gen)
             model.train()
             order = torch.randperm(n, generator=shuffle_gen).to(device)
-            sums = torch.zeros(2, dtype=torch.float64, device=device)
+            # log p(x|z) and KL summed over the epoch's examples, and the loss over its steps.
+            sums = torch.zeros(3, dtype=torch.float64, device=device)
             for step in range(steps):
-                x = train_x[order[step * tc.batch_size : (step + 1) * tc.batch_size]]
+                x = train_x[order[step * settings.batch_size : (step + 1) * settings.batch_size]]
                 # --8<-- [start:step]
-                terms = model.terms(x, noise_gen)
-                loss = -objectives.elbo(terms.log_px_given_z, terms.kl, tc.beta).mean()
-                if not torch.isfinite(loss):
-                    raise VAEError(
-                        f"training stopped: the loss became {loss.item()} at epoch {epoch}, "
-                        f"step {step + 1}; try a lower learning rate"
-                    )
+                with precision:
+                    terms = model.terms(x, noise_gen)
+                loss = -objectives.elbo(terms.log_px_given_z, terms.kl, settings.beta).mean()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 # --8<-- [end:step]
-                sums += torch.stack([terms.log_px_given_z.sum(), terms.kl.sum()]).detach()
+                sums += torch.stack([terms.log_px_given_z.sum(), terms.kl.sum(), loss]).detach()
+                if (step + 1) % CHECK_EVERY == 0 or step + 1 == steps:
+                    if not torch.isfinite(sums).all():  # waits for the device, once per check
+                        raise _stop(epoch, "the training loss became NaN or infinite")
                 bar.update()
-            train_rec, train_kl = (sums / n).tolist()
+            train_rec, train_kl = (sums[:2] / n).tolist()
             train_seconds = time.perf_counter() - started
-            test = evaluate(model, test_x, tc.beta)
+            test = evaluate(model, test_x, settings.beta)
+            if not test["loss"] <= diverged_above:
+                raise _stop(
+                    epoch,
+                    f"the test loss diverged to {test['loss']:.3g} nats, against "
+                    f"{untrained_loss:.1f} for the untrained model",
+                )
             row = {
                 "epoch": epoch,
-                "train_loss": -(train_rec - tc.beta * train_kl),
+                "train_loss": -(train_rec - settings.beta * train_kl),
                 "train_elbo": train_rec - train_kl,
                 "train_log_px_given_z": train_rec,
                 "train_kl": train_kl,
@@ -173,3 +263,10 @@ def train(
         bar.close()
     model.eval()
     return model, history
+
+
+def _progress_bar(total: int, show: bool | None, description: str):
+    from tqdm.auto import tqdm  # imported here: start-up stays lean
+
+    disable = None if show is None else not show
+    return tqdm(total=total, disable=disable, unit="step", desc=description, leave=False)
