@@ -1,5 +1,6 @@
-"""Executes the notebook page, docs/notebook.ipynb, so that the site shows its
-real outputs. The executed copy replaces the source page when the site is built.
+"""Executes the notebook page, docs/notebook.ipynb, so that the site shows
+its real outputs. The executed copy replaces the source page when the site is
+built; outputs with a warning, an error or a local path fail the build.
 
 The kernel runs in its own process, where the engine cannot see what it
 imports, so the `vae` modules the notebook's cells import are read from the
@@ -7,6 +8,8 @@ cells themselves, with everything those modules import in turn.
 """
 
 import ast
+import itertools
+from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
@@ -30,7 +33,8 @@ def imported_modules(notebook) -> set[str]:
         )
         for node in ast.walk(ast.parse(code)):
             if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                names = [f"{node.module}.{a.name}" for a in node.names]
+                names.append(node.module)
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             else:
@@ -38,6 +42,25 @@ def imported_modules(notebook) -> set[str]:
             for name in names:
                 if name.split(".")[0] == "vae":
                     found.update(import_closure(name))
+    return found
+
+
+def unwanted_output(notebook, paths) -> list[str]:
+    """What the outputs show that a reader should not see: anything written to
+    stderr (warnings included), errors, and any of the local `paths`."""
+    found = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                found.append(f"an error: {output.ename}")
+            elif output.get("name") == "stderr":
+                found.append(f"stderr: {output.text.strip()[:200]}")
+            data = output.get("data", {})
+            kinds = ("text/plain", "text/html")
+            texts = [output.get("text", "")] + [data.get(k, "") for k in kinds]
+            for text, path in itertools.product(texts, paths):
+                if str(path) in text:
+                    found.append(f"the local path {path}")
     return found
 
 
@@ -55,4 +78,7 @@ def make(ctx):
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    unwanted = unwanted_output(notebook, (ctx.root, Path.home()))
+    if unwanted:
+        raise ValueError("the notebook's outputs show " + "; ".join(unwanted))
     ctx.save(PAGE, nbformat.writes(notebook).encode())
