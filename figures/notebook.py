@@ -9,6 +9,7 @@ cells themselves, with everything those modules import in turn.
 
 import ast
 import itertools
+import os
 from pathlib import Path
 
 import nbformat
@@ -18,6 +19,10 @@ from vae.site.fingerprint import import_closure, module_path
 
 PAGE = "notebook.ipynb"
 TIMEOUT_S = 600
+# vae.train imports tqdm.auto for its progress bar even when no bar is shown,
+# and in a kernel without Jupyter widgets tqdm warns about a bar it will never
+# draw; the kernel ignores that one warning.
+KERNEL_WARNINGS = "ignore:IProgress not found"  # the start of tqdm's message
 
 
 def imported_modules(notebook) -> set[str]:
@@ -77,7 +82,7 @@ def make(ctx):
         record_timing=False,  # no timestamps, so two builds give the same file
         resources={"metadata": {"path": str(path.parent)}},
     )
-    client.execute()
+    client.execute(env={**os.environ, "PYTHONWARNINGS": KERNEL_WARNINGS})
     unwanted = unwanted_output(notebook, (ctx.root, Path.home()))
     if unwanted:
         raise ValueError("the notebook's outputs show " + "; ".join(unwanted))
