@@ -25,7 +25,10 @@ FAILING_IMPACTS = ("serious", "critical")
 PHONE = {"width": 390, "height": 844}  # CSS pixels at 100%
 ZOOM = 2
 # What may scroll sideways inside a page, when it is a focusable, named box.
-SCROLLERS = "pre > code, .highlight-ipynb, .vae-table-scroll, div.arithmatex, .vae-display-math"
+SCROLLERS = (
+    "pre > code, .highlight-ipynb, .jp-OutputArea-output, .vae-table-scroll,"
+    " div.arithmatex, .vae-display-math"
+)
 MATH_READY = (
     "!document.querySelector('.arithmatex, .jp-RenderedMarkdown')"
     " || document.documentElement.dataset.mathTypeset === 'true'"
