@@ -1,6 +1,7 @@
 """The three models as diagrams, each with a real test digit and the
 reconstruction its trained model makes of it: the autoencoder, the autoencoder
-with fixed noise and a KL penalty (not a VAE), and the VAE."""
+with fixed noise and a KL penalty (not a VAE), and the VAE. Under each diagram,
+every term of its loss sits under the part of the model it belongs to."""
 
 import torch
 
@@ -8,8 +9,10 @@ from vae.data import test_inputs
 from vae.site import plotting
 
 PAGE = "autoencoders.md"
-MODELS = ("ae-2d", "noisy-ae-2d", "vae-2d")
+MODELS = ("ae-2d", "noisy-ae-2d-sigma-0.2", "vae-2d")
 DIGIT = 7  # index, in the test split, of the digit shown
+WIDTH = plotting.CONTENT_WIDTH
+RED, BLUE = plotting.LOSS_COLOR, plotting.KL_COLOR
 
 
 def reconstruction(ctx, name, x):
@@ -18,77 +21,86 @@ def reconstruction(ctx, name, x):
         return run.model.reconstruct(x)[0].numpy()
 
 
-def base(x_image, x_hat, width=9.6, height=2.6):
-    """Input, encoder, decoder and reconstruction; returns the canvas."""
-    fig, ax = plotting.diagram_axes(width, height)
-    y = 1.35
-    plotting.picture(ax, x_image, 0.75, y, 1.0, "input $x$")
-    plotting.picture(ax, x_hat, width - 0.75, y, 1.0, r"reconstruction $\hat{x}$")
-    plotting.node(ax, 2.35, y, "encoder", plotting.NETWORK_COLOR)
-    plotting.node(ax, width - 2.35, y, "decoder", plotting.NETWORK_COLOR)
-    plotting.arrow(ax, (1.3, y), (1.75, y))
-    plotting.arrow(ax, (width - 1.75, y), (width - 1.3, y))
-    return fig, ax, y
+def base(x_image, x_hat, height, y):
+    """Input, encoder, decoder and reconstruction on a canvas of the column's width."""
+    fig, ax = plotting.diagram_axes(WIDTH, height)
+    parts = {
+        "x": plotting.picture(ax, x_image, 0.55, y, 0.85, "input $x$"),
+        "x_hat": plotting.picture(ax, x_hat, WIDTH - 0.55, y, 0.85, r"$\hat{x}$"),
+        "encoder": plotting.node(ax, 1.75, y, "encoder", plotting.NETWORK_COLOR),
+        "decoder": plotting.node(ax, WIDTH - 1.75, y, "decoder", plotting.NETWORK_COLOR),
+    }
+    plotting.arrow(ax, parts["x"], parts["encoder"])
+    plotting.arrow(ax, parts["decoder"], parts["x_hat"])
+    return fig, ax, parts
 
 
-def loss_caption(ax, x, y, text):
-    """The loss, in red, under a diagram."""
-    ax.text(x, y, text, ha="center", fontsize=10, color=plotting.LOSS_COLOR)
+def loss_line(ax, y, plus=None, start=0.1):
+    """'loss =' (and '+' at x = plus) on the line of the terms' labels at bracket height y."""
+    ax.text(start, y - 0.08, "loss =", va="top")
+    if plus is not None:
+        ax.text(plus, y - 0.08, "+", ha="center", va="top")
+
+
+def save(ctx, name, fig):
+    plotting.check_text_size(fig)
+    ctx.save(name, plotting.svg_bytes(fig))
 
 
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
     x = test_inputs(dataset, "dynamic")[DIGIT : DIGIT + 1]
     image = x[0].numpy()
+    sigma_0 = ctx.model("noisy-ae-2d-sigma-0.2").config.model.noise_sigma
+    ctx.number("noisy_sigma", sigma_0)
 
-    # 1. The autoencoder: x -> z -> x_hat.
-    fig, ax, y = base(image, reconstruction(ctx, "ae-2d", x))
-    plotting.node(ax, 4.8, y, "$z$", plotting.CODE_COLOR, 13)
-    plotting.arrow(ax, (2.95, y), (4.55, y), "code")
-    plotting.arrow(ax, (5.05, y), (6.65, y))
-    loss_caption(
-        ax,
-        4.8,
-        0.3,
-        r"loss $= -\log p(x \mid z)$  (reconstruction)",
-    )
-    ctx.save("autoencoder.svg", plotting.svg_bytes(fig))
+    # 1. The autoencoder: x -> z -> x_hat, and one term.
+    y = 1.65
+    fig, ax, parts = base(image, reconstruction(ctx, "ae-2d", x), 2.45, y)
+    z = plotting.node(ax, WIDTH / 2, y, "$z$", plotting.CODE_COLOR)
+    plotting.arrow(ax, parts["encoder"], z)
+    plotting.arrow(ax, z, parts["decoder"])
+    loss_line(ax, 0.75, start=WIDTH - 3.1)
+    plotting.term(ax, WIDTH - 2.3, WIDTH - 0.1, 0.75, r"$-\log p(x \mid z)$", RED)
+    save(ctx, "autoencoder.svg", fig)
 
     # 2. Fixed noise and a KL penalty: not a VAE.
-    fig, ax, y = base(image, reconstruction(ctx, "noisy-ae-2d", x), width=10.6, height=3.0)
-    plotting.node(ax, 3.9, y, r"$\mu$", plotting.CODE_COLOR, 13)
-    plotting.node(ax, 4.8, 2.55, r"$\epsilon \sim \mathcal{N}(0, I)$", plotting.NOISE_COLOR, 10)
-    plotting.node(ax, 5.7, y, r"$z = \mu + \sigma_0\,\epsilon$", plotting.CODE_COLOR, 11)
-    plotting.arrow(ax, (2.95, y), (3.65, y))
-    plotting.arrow(ax, (4.15, y), (5.0, y))
-    plotting.arrow(ax, (4.8, 2.35), (5.3, 1.6), dashed=True)
-    plotting.arrow(ax, (6.55, y), (7.65, y))
-    loss_caption(
+    y = 1.75
+    fig, ax, parts = base(image, reconstruction(ctx, "noisy-ae-2d-sigma-0.2", x), 3.25, y)
+    mu = plotting.node(ax, 2.85, y, r"$\mu$", plotting.CODE_COLOR)
+    z = plotting.node(ax, 4.1, y, r"$z = \mu + \sigma_0\,\epsilon$", plotting.CODE_COLOR)
+    eps = plotting.node(ax, 4.1, 2.85, r"$\epsilon \sim \mathcal{N}(0, I)$", plotting.NOISE_COLOR)
+    plotting.arrow(ax, parts["encoder"], mu)
+    plotting.arrow(ax, mu, z)
+    plotting.arrow(ax, eps, z, dashed=True)
+    plotting.arrow(ax, z, parts["decoder"])
+    loss_line(ax, 0.9, plus=5.03)
+    plotting.term(
         ax,
-        5.3,
-        0.3,
-        r"loss $= -\log p(x \mid z) + \mathrm{KL}(\mathcal{N}(\mu, \sigma_0^2 I)"
-        r" \,\|\, \mathcal{N}(0, I))$,   $\sigma_0$ fixed",
+        2.55,
+        4.85,
+        0.9,
+        "KL$(q(z \\mid x) \\,\\|\\, p(z))$\n$= \\|\\mu\\|^2 / 2 + \\mathrm{const}$",
+        BLUE,
     )
-    ctx.save("noisy-autoencoder.svg", plotting.svg_bytes(fig))
+    plotting.term(ax, 5.2, WIDTH - 0.1, 0.9, r"$\mathbb{E}_\epsilon[-\log p(x \mid z)]$", RED)
+    save(ctx, "noisy-autoencoder.svg", fig)
 
     # 3. The VAE: the encoder outputs sigma as well.
-    fig, ax, y = base(image, reconstruction(ctx, "vae-2d", x), width=10.6, height=3.0)
-    plotting.node(ax, 3.9, 1.75, r"$\mu(x)$", plotting.CODE_COLOR, 12)
-    plotting.node(ax, 3.9, 0.95, r"$\sigma(x)$", plotting.CODE_COLOR, 12)
-    plotting.node(ax, 4.8, 2.6, r"$\epsilon \sim \mathcal{N}(0, I)$", plotting.NOISE_COLOR, 10)
-    plotting.node(ax, 5.75, y, r"$z = \mu + \sigma \odot \epsilon$", plotting.CODE_COLOR, 11)
-    plotting.arrow(ax, (2.95, 1.45), (3.5, 1.7))
-    plotting.arrow(ax, (2.95, 1.25), (3.5, 1.0))
-    plotting.arrow(ax, (4.35, 1.75), (5.0, 1.45))
-    plotting.arrow(ax, (4.35, 0.95), (5.0, 1.25))
-    plotting.arrow(ax, (4.8, 2.4), (5.4, 1.6), dashed=True)
-    plotting.arrow(ax, (6.7, y), (7.65, y))
-    loss_caption(
-        ax,
-        5.3,
-        0.2,
-        r"loss $= -\log p(x \mid z) + \mathrm{KL}(\mathcal{N}(\mu, \sigma^2)"
-        r" \,\|\, \mathcal{N}(0, I))$ $=$ $-$ELBO",
-    )
-    ctx.save("vae.svg", plotting.svg_bytes(fig))
+    y = 1.85
+    fig, ax, parts = base(image, reconstruction(ctx, "vae-2d", x), 3.35, y)
+    mu = plotting.node(ax, 2.95, y + 0.45, r"$\mu(x)$", plotting.CODE_COLOR)
+    sigma = plotting.node(ax, 2.95, y - 0.45, r"$\sigma(x)$", plotting.CODE_COLOR)
+    z = plotting.node(ax, 4.3, y, r"$z = \mu + \sigma \odot \epsilon$", plotting.CODE_COLOR)
+    eps = plotting.node(ax, 4.3, 2.95, r"$\epsilon \sim \mathcal{N}(0, I)$", plotting.NOISE_COLOR)
+    plotting.arrow(ax, parts["encoder"], mu)
+    plotting.arrow(ax, parts["encoder"], sigma)
+    plotting.arrow(ax, mu, z)
+    plotting.arrow(ax, sigma, z)
+    plotting.arrow(ax, eps, z, dashed=True)
+    plotting.arrow(ax, z, parts["decoder"])
+    loss_line(ax, 0.9, plus=5.03)
+    plotting.term(ax, 2.45, 3.45, 0.9, r"KL$(q(z \mid x) \,\|\, p(z))$", BLUE)
+    plotting.term(ax, 5.2, WIDTH - 0.1, 0.9, r"$\mathbb{E}_q[-\log p(x \mid z)]$", RED)
+    ax.text(0.52, 0.3, r"$= -\mathrm{ELBO}(x)$", va="top")
+    save(ctx, "vae.svg", fig)

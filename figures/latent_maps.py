@@ -1,6 +1,7 @@
 """The 2-D latent maps of the autoencoder, the noisy autoencoder and the VAE:
-the test digits placed at the mean of q(z|x), coloured by class. One map per
-model, and the three side by side on shared axes."""
+the test digits placed at the mean of q(z|x), coloured by class, with the
+prior's 1-sigma and 2-sigma circles. One map per model, and the three side by
+side on shared axes."""
 
 import numpy as np
 import torch
@@ -9,38 +10,70 @@ from vae.data import test_inputs
 from vae.site import plotting
 
 PAGE = "autoencoders.md"
-MODELS = ("ae-2d", "noisy-ae-2d", "vae-2d")
-TITLES = (("ae-2d", "Autoencoder"), ("noisy-ae-2d", "Noisy autoencoder"), ("vae-2d", "VAE"))
+MODELS = ("ae-2d", "noisy-ae-2d-sigma-0.2", "vae-2d")
+TITLES = {
+    "ae-2d": "autoencoder",
+    "noisy-ae-2d-sigma-0.2": "noisy autoencoder",
+    "vae-2d": "VAE",
+}
+SINGLE = ("ae-2d", "vae-2d")  # the models that also get a map of their own
+RADIUS_QUANTILE = 0.99  # the share of codes inside the quoted radius
 
 
-def codes(ctx, name, dataset):
+def posterior(ctx, name, dataset):
+    """mu and sigma of q(z|x) for the test digits, as arrays (sigma is 0 for the autoencoder)."""
     run = ctx.model(name)
     x = test_inputs(dataset, run.config.data.binarize)
     with torch.no_grad():
-        return run.model.encode(x).mu.numpy()
+        mu, logvar = run.model.encode(x)
+    sigma = np.zeros_like(mu.numpy()) if logvar is None else torch.exp(0.5 * logvar).numpy()
+    return mu.numpy(), sigma
 
 
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
     labels = dataset.test_labels.numpy()
-    all_codes = {name: codes(ctx, name, dataset) for name, _ in TITLES}
+    posteriors = {name: posterior(ctx, name, dataset) for name in TITLES}
 
-    for name, title in TITLES:
-        fig, ax = plotting.figure(figsize=(4.6, 4.6))
-        plotting.latent_scatter(ax, all_codes[name], labels, title)
+    for name in SINGLE:
+        mu, _ = posteriors[name]
+        fig, ax = plotting.figure(figsize=(5.0, 5.6))
+        plotting.latent_scatter(ax, mu, labels, TITLES[name], plotting.map_limit(mu, quantile=1))
+        plotting.prior_circles(ax)
         plotting.class_legend(fig, dataset.class_names)
+        plotting.check_text_size(fig)
         ctx.save(f"{name}.svg", plotting.svg_bytes(fig))
-        z = all_codes[name]
-        key = name.replace("-", "_")
-        # How far the codes spread: the standard deviation of each coordinate.
-        ctx.number(f"{key}_spread", float(np.mean(z.std(axis=0))))
-        ctx.number(f"{key}_radius_99", float(np.quantile(np.linalg.norm(z, axis=1), 0.99)))
 
-    fig, axes = plotting.figure(1, 3, figsize=(10, 3.9))
-    for ax, (name, title) in zip(axes, TITLES, strict=True):
-        plotting.latent_scatter(ax, all_codes[name], labels, title)
+    for name, (mu, sigma) in posteriors.items():
+        key = name.replace("-", "_").replace(".", "_")
+        # The variance of the cloud of all codes, per coordinate, is the variance of
+        # the means plus the mean variance around them (the law of total variance).
+        ctx.number(f"{key}_means_sd", float(np.sqrt(np.mean(mu.var(axis=0)))))
+        ctx.number(f"{key}_noise_sd", float(np.sqrt(np.mean(sigma**2))))
+        ctx.number(f"{key}_total_sd", float(np.sqrt(np.mean(mu.var(axis=0) + (sigma**2).mean(0)))))
+        radius = np.quantile(np.linalg.norm(mu, axis=1), RADIUS_QUANTILE)
+        ctx.number(f"{key}_radius", float(radius))
+
+    limit = plotting.map_limit(*(mu for mu, _ in posteriors.values()), quantile=1)
+    fig, axes = plotting.figure(
+        1, 3, figsize=(plotting.CONTENT_WIDTH, 3.7), sharex=True, sharey=True
+    )
+    for ax, (name, (mu, _)) in zip(axes, posteriors.items(), strict=True):
+        plotting.latent_scatter(ax, mu, labels, TITLES[name], limit)
+        plotting.prior_circles(ax, label=False)
+        if ax is not axes[0]:
+            ax.set_ylabel("")
     plotting.class_legend(fig, dataset.class_names)
+    plotting.check_text_size(fig)
     ctx.save("side-by-side.svg", plotting.svg_bytes(fig))
+
+    config = ctx.model("vae-2d").config
     ctx.number("test_examples", len(labels))
-    ctx.number("epochs", ctx.model("vae-2d").config.train.epochs)
-    ctx.number("noise_sigma", ctx.model("noisy-ae-2d").config.model.noise_sigma)
+    ctx.number("train_examples", len(dataset.train_labels))
+    ctx.number("all_examples", len(dataset.train_labels) + len(labels))
+    ctx.number("epochs", config.train.epochs)
+    ctx.number("hidden_units", config.model.hidden_sizes[0])
+    ctx.number("latent_dim", config.model.latent_dim)
+    ctx.number("pixels", config.model.data_dim)
+    ctx.number("radius_percent", round(100 * RADIUS_QUANTILE))
+    ctx.number("noisy_sigma", ctx.model("noisy-ae-2d-sigma-0.2").config.model.noise_sigma)

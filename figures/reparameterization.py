@@ -1,11 +1,13 @@
 """The reparameterization trick: a diagram of where the randomness sits, and the
-variance of two unbiased estimators of the same gradient, measured on the
+variance of three unbiased estimators of the same gradient, measured on the
 trained 2-D VAE.
 
-The objective is the reconstruction term E_q[log p(x|z)] of one test digit,
+The objective is the reconstruction term f = E_q[log p(x|z)] of a test digit,
 q = N(mu, sigma^2) from the encoder, and the gradient is taken with respect to
 mu. The reparameterized estimator averages grad_z log p(x|z) at z = mu + sigma*eps;
-the score-function (REINFORCE) estimator averages log p(x|z) * grad_mu log q(z).
+the score-function (REINFORCE) estimator averages (log p(x|z) - b) grad_mu log q(z),
+with no baseline (b = 0) or with the baseline b = log p(x|mu), the value at the
+mean code, which does not depend on the draw and so leaves the estimator unbiased.
 """
 
 import numpy as np
@@ -19,77 +21,170 @@ MODELS = ("vae-2d",)
 SAMPLES = (1, 4, 16, 64, 256)  # samples per gradient estimate
 REPEATS = 200  # estimates per sample size, to measure the variance
 DIGIT, SEED = 0, 0
+SPREAD_DIGITS = 20  # test digits over which the one-sample ratios are compared
+BOOTSTRAP = 200  # resamples of the repeats, for the spread of a measured variance
+LABELS = ("reparameterized", "score function with baseline", "score function, no baseline")
 
 
-def estimators(model, x, n, generator):
-    """REPEATS estimates of d/dmu E_q[log p(x|z)], each from n samples: two (R, D) arrays."""
+def reparameterized_estimates(f, mu, sigma, eps):
+    """Gradient estimates of E_q[f(z)] with respect to mu: the mean over the n draws
+    of grad_z f(mu + sigma eps). eps has shape (R, n, D); returns (R, D)."""
+    z = (mu + sigma * eps).requires_grad_(True)
+    (grad_z,) = torch.autograd.grad(f(z).sum(), z)  # dz/dmu = 1
+    return grad_z.mean(dim=1)
+
+
+def score_function_estimates(f, mu, sigma, eps, baseline=0.0):
+    """Gradient estimates of E_q[f(z)] with respect to mu: the mean over the n draws
+    of (f(z) - baseline) grad_mu log q(z), where grad_mu log q(z) = (z - mu) / sigma^2
+    = eps / sigma. eps has shape (R, n, D); returns (R, D)."""
+    with torch.no_grad():
+        values = f(mu + sigma * eps)  # (R, n)
+    return ((values - baseline).unsqueeze(-1) * eps / sigma).mean(dim=1)
+
+
+def total_variance(estimates: np.ndarray) -> float:
+    """Sum over coordinates of the variance across repeats."""
+    return float(np.var(estimates, axis=0).sum())
+
+
+def bootstrap_se(estimates: np.ndarray, generator: np.random.Generator) -> float:
+    """Standard error of `total_variance`, by resampling the repeats."""
+    draws = generator.integers(0, len(estimates), (BOOTSTRAP, len(estimates)))
+    return float(np.std([total_variance(estimates[i]) for i in draws]))
+
+
+def log_likelihood_of(model, x):
+    """f(z) = log p(x|z) for a batch of codes of shape (..., D): shape (...)."""
+
+    def f(z):
+        flat = z.reshape(-1, z.shape[-1])
+        return model.log_likelihood(
+            x.expand(len(flat), *x.shape[1:]), model.likelihood_params(flat)
+        ).view(z.shape[:-1])
+
+    return f
+
+
+def three_estimators(model, x, n, generator):
+    """REPEATS estimates of each estimator from n samples, on common noise: three (R, D) arrays."""
     with torch.no_grad():
         posterior = model.encode(x)
     mu, sigma = posterior.mu[0], torch.exp(0.5 * posterior.logvar[0])  # (D,)
+    f = log_likelihood_of(model, x)
     eps = torch.randn((REPEATS, n, mu.numel()), generator=generator)
-    z = (mu + sigma * eps).requires_grad_(True)  # (R, n, D)
-    x_rep = x.expand(REPEATS * n, *x.shape[1:])
-    log_px = model.log_likelihood(x_rep, model.likelihood_params(z.reshape(-1, mu.numel())))
-    (grad_z,) = torch.autograd.grad(log_px.sum(), z)
-    log_px = log_px.detach().view(REPEATS, n, 1)
-    reparameterized = grad_z.mean(dim=1)  # d f(mu + sigma eps) / d mu = grad_z f
-    score = (log_px * (z.detach() - mu) / sigma**2).mean(dim=1)  # f(z) grad_mu log q(z)
-    return reparameterized.numpy(), score.numpy()
-
-
-def total_variance(estimates):
-    """Sum over coordinates of the variance across repeats."""
-    return float(np.var(estimates, axis=0).sum())
+    with torch.no_grad():
+        baseline = f(mu[None])  # log p(x | mu), shape (1,)
+    return (
+        reparameterized_estimates(f, mu, sigma, eps).numpy(),
+        score_function_estimates(f, mu, sigma, eps, baseline).numpy(),
+        score_function_estimates(f, mu, sigma, eps).numpy(),
+    )
 
 
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
     run = ctx.model("vae-2d")
-    x = test_inputs(dataset, run.config.data.binarize)[DIGIT : DIGIT + 1]
+    x_all = test_inputs(dataset, run.config.data.binarize)
+    x = x_all[DIGIT : DIGIT + 1]
     generator = torch.Generator().manual_seed(SEED)
-    variances = {"reparameterized": [], "score function": []}
+    resampler = np.random.default_rng(SEED)
+    variances = {label: [] for label in LABELS}
+    errors = {label: [] for label in LABELS}
     for n in SAMPLES:
-        rep, score = estimators(run.model, x, n, generator)
-        variances["reparameterized"].append(total_variance(rep))
-        variances["score function"].append(total_variance(score))
+        for label, estimates in zip(
+            LABELS, three_estimators(run.model, x, n, generator), strict=True
+        ):
+            variances[label].append(total_variance(estimates))
+            errors[label].append(bootstrap_se(estimates, resampler))
 
-    fig, ax = plotting.figure(figsize=(5.2, 3.6))
-    for (label, values), marker in zip(variances.items(), ("o", "s"), strict=True):
-        ax.loglog(SAMPLES, values, marker=marker, label=label)
+    fig, ax = plotting.figure(figsize=(plotting.CONTENT_WIDTH, 4.0))
+    for (label, values), marker in zip(variances.items(), ("o", "^", "s"), strict=True):
+        ax.errorbar(SAMPLES, values, yerr=2 * np.array(errors[label]), marker=marker, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(SAMPLES, [str(n) for n in SAMPLES])
+    ax.minorticks_off()
     ax.set_xlabel("samples per estimate")
-    ax.set_ylabel("variance of the gradient estimate")
-    ax.set_title(r"$\nabla_\mu\, \mathbb{E}_{q}[\log p(x \mid z)]$ for one test digit")
-    ax.legend()
+    ax.set_ylabel("variance of the estimate")
+    ax.set_ylim(top=300 * max(max(v) for v in variances.values()))  # room for the legend
+    ax.legend(loc="upper right")
+    plotting.check_text_size(fig)
     ctx.save("gradient-variance.svg", plotting.svg_bytes(fig))
 
-    ratio = variances["score function"][0] / variances["reparameterized"][0]
-    ctx.number("variance_ratio_1", ratio)
-    ctx.number("variance_reparameterized_1", variances["reparameterized"][0])
-    ctx.number("variance_score_1", variances["score function"][0])
+    rep, base, plain = (variances[label][0] for label in LABELS)
+    rep_se, base_se, plain_se = (errors[label][0] for label in LABELS)
+    ctx.number("variance_ratio_1", plain / rep)
+    # Relative standard errors add in quadrature for a ratio.
+    ctx.number("variance_ratio_1_se", plain / rep * np.hypot(plain_se / plain, rep_se / rep))
+    ctx.number("baseline_ratio_1", base / rep)
+    ctx.number("baseline_ratio_1_se", base / rep * np.hypot(base_se / base, rep_se / rep))
+    ctx.number("baseline_gain_1", plain / base)
     ctx.number("repeats", REPEATS)
     ctx.number("max_samples", SAMPLES[-1])
+    ctx.number("digit", DIGIT)
 
-    # The diagram: sampling z directly blocks the gradient; sampling eps does not.
-    fig, ax = plotting.diagram_axes(9.0, 2.8)
-    ax.text(2.2, 2.55, "sampling $z$ directly", ha="center", fontsize=11, weight="bold")
-    plotting.node(ax, 1.0, 1.5, r"$\mu, \sigma$", plotting.CODE_COLOR)
-    plotting.node(ax, 3.3, 1.5, r"$z \sim \mathcal{N}(\mu, \sigma^2)$", plotting.NOISE_COLOR)
-    plotting.arrow(ax, (1.45, 1.5), (2.35, 1.5))
-    plotting.arrow(
-        ax,
-        (2.35, 1.1),
-        (1.45, 1.1),
-        r"no $\partial z / \partial \mu$",
-        color=plotting.LOSS_COLOR,
-        dashed=True,
+    # The same one-sample ratios over several test digits.
+    ratios = {"plain": [], "baseline": []}
+    for i in range(SPREAD_DIGITS):
+        rep, base, plain = (
+            total_variance(e) for e in three_estimators(run.model, x_all[i : i + 1], 1, generator)
+        )
+        ratios["plain"].append(plain / rep)
+        ratios["baseline"].append(base / rep)
+    ctx.number("spread_digits", SPREAD_DIGITS)
+    for key, values in ratios.items():
+        ctx.number(f"{key}_ratio_median", float(np.median(values)))
+        ctx.number(f"{key}_ratio_min", float(np.min(values)))
+        ctx.number(f"{key}_ratio_max", float(np.max(values)))
+
+    ctx.save("trick.svg", trick_diagram())
+
+
+def trick_diagram() -> bytes:
+    """Sampling z directly blocks the gradient; sampling eps does not."""
+    fig, ax = plotting.diagram_axes(plotting.CONTENT_WIDTH, 4.6)
+    green, red = plotting.GRADIENT_COLOR, plotting.LOSS_COLOR
+
+    ax.text(0.15, 4.35, "sampling $z$ directly", ha="left", va="center", weight="bold")
+    params = plotting.node(ax, 0.9, 3.65, r"$\mu,\ \sigma$", plotting.CODE_COLOR)
+    z_direct = plotting.node(
+        ax, 3.9, 3.65, r"$z \sim \mathcal{N}(\mu, \sigma^2)$", plotting.NOISE_COLOR
     )
-    ax.text(6.7, 2.55, "reparameterized", ha="center", fontsize=11, weight="bold")
-    plotting.node(ax, 5.4, 1.9, r"$\mu, \sigma$", plotting.CODE_COLOR)
-    plotting.node(ax, 5.4, 0.7, r"$\epsilon \sim \mathcal{N}(0, I)$", plotting.NOISE_COLOR)
-    plotting.node(ax, 7.7, 1.5, r"$z = \mu + \sigma\,\epsilon$", plotting.CODE_COLOR)
-    plotting.arrow(ax, (5.85, 1.85), (6.85, 1.6))
-    plotting.arrow(ax, (6.2, 0.75), (6.85, 1.35), dashed=True)
-    plotting.arrow(
-        ax, (6.85, 1.95), (5.85, 2.15), r"$\partial z / \partial \mu = 1$", color="#1b5e20"
+    f_direct = plotting.node(ax, 6.4, 3.65, "$f(z)$", plotting.CODE_COLOR)
+    plotting.arrow(ax, params, z_direct)
+    plotting.arrow(ax, z_direct, f_direct)
+    plotting.arrow(ax, (6.0, 3.3), (4.8, 3.3), color=green)
+    ax.text(5.4, 3.18, r"$\partial f / \partial z$", color=green, ha="center", va="top")
+    plotting.arrow(ax, (2.9, 3.3), (1.5, 3.3), color=red, dashed=True)
+    ax.text(
+        2.2,
+        3.15,
+        r"no $\partial z / \partial \mu$, $\partial z / \partial \sigma$",
+        color=red,
+        ha="center",
+        va="top",
     )
-    ctx.save("trick.svg", plotting.svg_bytes(fig))
+
+    ax.plot([0.1, plotting.CONTENT_WIDTH - 0.1], [2.72, 2.72], color="#b0bec5", linewidth=1)
+    ax.text(0.15, 2.45, "reparameterized", ha="left", va="center", weight="bold")
+    mu = plotting.node(ax, 0.8, 1.75, r"$\mu$", plotting.CODE_COLOR)
+    sigma = plotting.node(ax, 0.8, 0.45, r"$\sigma$", plotting.CODE_COLOR)
+    eps = plotting.node(ax, 3.9, 2.15, r"$\epsilon \sim \mathcal{N}(0, I)$", plotting.NOISE_COLOR)
+    z = plotting.node(ax, 3.9, 1.1, r"$z = \mu + \sigma\,\epsilon$", plotting.CODE_COLOR)
+    f = plotting.node(ax, 6.4, 1.1, "$f(z)$", plotting.CODE_COLOR)
+    plotting.arrow(ax, eps, z, dashed=True)
+    plotting.arrow(ax, mu, z)
+    plotting.arrow(ax, sigma, z)
+    plotting.arrow(ax, z, f)
+    # The gradient's path, backwards beside each forward edge: f to z, z to mu and sigma.
+    plotting.arrow(ax, (6.0, 0.8), (4.8, 0.8), color=green)
+    ax.text(5.4, 0.68, r"$\partial f / \partial z$", color=green, ha="center", va="top")
+    plotting.arrow(ax, (3.05, 1.5), (1.45, 1.84), color=green)
+    ax.text(2.3, 1.8, r"$\partial z / \partial \mu = 1$", color=green, ha="center", va="bottom")
+    plotting.arrow(ax, (3.05, 0.7), (1.45, 0.36), color=green)
+    ax.text(
+        2.3, 0.38, r"$\partial z / \partial \sigma = \epsilon$", color=green, ha="center", va="top"
+    )
+    plotting.check_text_size(fig)
+    return plotting.svg_bytes(fig)

@@ -58,6 +58,21 @@ SWEEP_EPOCHS = 20
 PIXELS = 784
 
 
+# The noisy autoencoder at several fixed noise levels sigma_0: 1 is as wide as the prior.
+NOISE_SIGMAS: tuple[float, ...] = (0.05, 0.2, 1.0)
+
+
+def noise_name(sigma: float) -> str:
+    """The experiment name of the noisy autoencoder with fixed noise `sigma`."""
+    return "noisy-ae-2d" if sigma == 1.0 else f"noisy-ae-2d-sigma-{sigma:g}"
+
+
+def _noisy(sigma: float, epochs: int) -> RunConfig:
+    """The 2-D noisy autoencoder of the article with fixed noise `sigma`."""
+    config = _embedded("noisy-ae", 2, epochs)
+    return dataclasses.replace(config, model=dataclasses.replace(config.model, noise_sigma=sigma))
+
+
 def beta_name(beta: float) -> str:
     """The experiment name of the sweep's model with this beta."""
     return f"vae-20d-beta-{beta:g}"
@@ -67,10 +82,13 @@ EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
         Experiment("ae-2d", "plain autoencoder, 2-D code", _embedded("ae", 2, 60)),
-        Experiment(
-            "noisy-ae-2d",
-            "autoencoder with fixed-sigma noise and a KL penalty, 2-D code",
-            _embedded("noisy-ae", 2, 60),
+        *(
+            Experiment(
+                noise_name(s),
+                f"autoencoder with fixed noise sigma = {s:g} and a KL penalty, 2-D code",
+                _noisy(s, 60),
+            )
+            for s in NOISE_SIGMAS
         ),
         Experiment("vae-2d", "variational autoencoder, 2-D code", _embedded("vae", 2, 60)),
         Experiment("vae-20d", "variational autoencoder, 20-D code", _embedded("vae", 20, 60)),

@@ -2,6 +2,18 @@
 
 Saved files are deterministic: SVG element ids come from a fixed salt, and no
 creation date or software version is written into SVG or PNG metadata.
+
+Two choices hold for every figure on the site:
+
+- **Text as large as a caption.** The article's column is about 700 px wide and
+  its captions are set at 16 px. A figure at most `CONTENT_WIDTH` inches wide is
+  shown at its own size (96 px per inch), where 12 pt is 16 px; a wider one is
+  scaled down, so its text must be larger in proportion. `check_text_size`
+  enforces this.
+- **A light card.** Every figure is drawn on an opaque white background, in the
+  light and the dark colour scheme alike (the stylesheet gives it rounded
+  corners and a margin in the dark one). Image grids of digits are ink on white
+  anyway, and one background for all figures lets every colour be chosen once.
 """
 
 from __future__ import annotations
@@ -12,13 +24,30 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
+CONTENT_WIDTH = 7.3  # inches: the width of the article's column at 96 px per inch
+MIN_FONT_PT = 12.0  # a caption's 16 px at 96 px per inch
+CARD = "white"  # the background of every figure
+INK = "#263238"  # text and outlines
+
 STYLE = {
     "figure.dpi": 100,
-    "font.size": 10,
+    "figure.facecolor": CARD,
+    "savefig.facecolor": CARD,
+    "savefig.transparent": False,
+    "font.size": MIN_FONT_PT,
     "font.family": "DejaVu Sans",
+    "text.color": INK,
+    "axes.labelcolor": INK,
+    "axes.edgecolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.titlesize": 11,
+    "axes.titlesize": MIN_FONT_PT,
+    "axes.labelsize": MIN_FONT_PT,
+    "xtick.labelsize": MIN_FONT_PT,
+    "ytick.labelsize": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT,
     "legend.frameon": False,
     "svg.fonttype": "path",  # glyphs as paths: math symbols render without the fonts
     "svg.hashsalt": "vae-explained",  # fixed ids, so a rebuild is byte-identical
@@ -26,10 +55,27 @@ STYLE = {
 CLASS_COLORS = plt.get_cmap("tab10").colors
 
 
+def use_style() -> None:
+    """Makes the house style matplotlib's default in this process.
+
+    A text, legend or tick takes its size from the defaults in force when it is
+    created, which may be after the figure is; so the style is installed for the
+    whole process (each figure script runs in a process of its own) rather than
+    only around the call that makes the figure.
+    """
+    plt.rcParams.update(STYLE)
+
+
 def figure(*args, **kwargs) -> tuple[plt.Figure, np.ndarray | plt.Axes]:
     """plt.subplots in the house style, with a constrained layout."""
-    with plt.rc_context(STYLE):
-        return plt.subplots(*args, layout="constrained", **kwargs)
+    use_style()
+    return plt.subplots(*args, layout="constrained", **kwargs)
+
+
+def canvas(figsize: tuple[float, float]) -> plt.Figure:
+    """An empty figure in the house style, with a constrained layout, for subfigures."""
+    use_style()
+    return plt.figure(figsize=figsize, layout="constrained")
 
 
 def svg_bytes(fig: plt.Figure) -> bytes:
@@ -83,25 +129,103 @@ def grid_png(images: np.ndarray, columns: int, scale: int = 2, invert: bool = Tr
     return buffer.getvalue()
 
 
-def latent_scatter(ax: plt.Axes, z: np.ndarray, labels: np.ndarray, title: str) -> None:
-    """Codes z of shape (N, 2) as points coloured by class."""
+def check_text_size(fig: plt.Figure) -> None:
+    """Raises ValueError if any visible text of `fig` would read smaller than a
+    caption when the figure is shown at the column's width."""
+    scale = min(1.0, CONTENT_WIDTH / fig.get_figwidth())
+    small = [
+        f"{t.get_text()!r} ({t.get_fontsize():.1f} pt)"
+        for t in fig.findobj(plt.Text)
+        if t.get_visible()
+        and t.get_text().strip()
+        and t.get_fontsize() * scale < MIN_FONT_PT - 0.01
+    ]
+    if small:
+        raise ValueError(
+            f"text smaller than {MIN_FONT_PT:g} pt at {CONTENT_WIDTH:g} in wide: "
+            + ", ".join(small)
+        )
+
+
+# -- latent maps ------------------------------------------------------------------
+
+PRIOR_COLOR = "#546e7a"
+
+
+def digits(ax: plt.Axes, images: np.ndarray, columns: int, title: str = "", pad: int = 2) -> None:
+    """Images of shape (N, H, W), values in [0, 1], tiled into `ax`, ink dark on white.
+
+    The tiles keep their pixels: an SVG embeds them at their own resolution,
+    drawn crisp at any size, with sixteen gray levels, as `grid_png` writes them.
+    """
+    grid = 1.0 - image_grid(images, columns, pad=pad, background=0.0)
+    grid = np.rint(grid * 15) / 15
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="none")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, loc="left")
+
+
+def latent_scatter(
+    ax: plt.Axes, z: np.ndarray, labels: np.ndarray, title: str, limit: float | None = None
+) -> None:
+    """Codes z of shape (N, 2) as points coloured by class; square axes of
+    half-width `limit` when given."""
     colors = np.asarray(CLASS_COLORS)[labels]
     # Rasterized points keep the SVG small; axes and labels stay vector.
     ax.scatter(z[:, 0], z[:, 1], c=colors, s=6, linewidths=0, rasterized=True)
     ax.set_title(title)
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
-    ax.set_aspect("equal", adjustable="datalim")
+    if limit is None:
+        ax.set_aspect("equal", adjustable="datalim")
+    else:
+        ax.set_xlim(-limit, limit)
+        ax.set_ylim(-limit, limit)
+        ax.set_aspect("equal", adjustable="box")
+
+
+def map_limit(*codes: np.ndarray, quantile: float = 0.995, margin: float = 1.08) -> float:
+    """Half-width of square axes, centred on 0, that show the given share of
+    every set of codes, and the prior's 2-sigma circle."""
+    reach = [np.quantile(np.abs(z), quantile) for z in codes]
+    return float(margin * max(2.0, *reach))
+
+
+def prior_circles(ax: plt.Axes, label: bool = True) -> None:
+    """The circles of radius 1 and 2 of the prior N(0, I): its 1-sigma and 2-sigma contours."""
+    for radius in (1, 2):
+        ax.add_patch(
+            plt.Circle((0, 0), radius, fill=False, color=PRIOR_COLOR, linewidth=1.2, linestyle="--")
+        )
+        if label:
+            ax.text(
+                radius * 0.74,
+                radius * 0.74,
+                f"{radius}σ",
+                color=PRIOR_COLOR,
+                ha="left",
+                va="bottom",
+                fontsize=MIN_FONT_PT,
+            )
 
 
 def class_legend(fig: plt.Figure, class_names: tuple[str, ...]) -> None:
     """One legend entry per class, below the axes."""
     handles = [
-        plt.Line2D([], [], marker="o", linestyle="", color=CLASS_COLORS[i], label=name)
+        plt.Line2D(
+            [], [], marker="o", markersize=7, linestyle="", color=CLASS_COLORS[i], label=name
+        )
         for i, name in enumerate(class_names)
     ]
     columns = len(class_names) if fig.get_figwidth() >= 8 else (len(class_names) + 1) // 2
-    fig.legend(handles=handles, loc="outside lower center", ncols=columns)
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=columns,
+        handletextpad=0.1,
+        columnspacing=1.0,
+    )
 
 
 # -- diagram pieces ---------------------------------------------------------------
@@ -110,81 +234,124 @@ DIAGRAM_STYLE = {"boxstyle": "round,pad=0.35", "linewidth": 1.2}
 NETWORK_COLOR = "#c5cae9"  # encoder and decoder
 CODE_COLOR = "#ffe0b2"  # the latent code
 NOISE_COLOR = "#e0e0e0"  # randomness
-LOSS_COLOR = "#b71c1c"
+LOSS_COLOR = "#b71c1c"  # the reconstruction term, and what blocks a gradient
+KL_COLOR = "#1565c0"  # the KL term
+GRADIENT_COLOR = "#1b5e20"  # gradients that flow
+
+Anchor = "tuple[float, float] | plt.Text | plt.Rectangle"
 
 
 def diagram_axes(width: float, height: float) -> tuple[plt.Figure, plt.Axes]:
     """An empty canvas with data coordinates 0..width by 0..height, one unit per inch."""
-    with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(width, height))
-        ax = fig.add_axes((0, 0, 1, 1))
+    use_style()
+    fig = plt.figure(figsize=(width, height))
+    ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, width)
     ax.set_ylim(0, height)
     ax.set_axis_off()
     return fig, ax
 
 
-def node(ax: plt.Axes, x: float, y: float, text: str, color: str, size: int = 11) -> None:
-    """A labelled rounded box centred at (x, y)."""
-    ax.text(
+def node(ax: plt.Axes, x: float, y: float, text: str, color: str, size: float = 13) -> plt.Text:
+    """A labelled rounded box centred at (x, y); arrows can start or end at it."""
+    return ax.text(
         x,
         y,
         text,
         ha="center",
         va="center",
         fontsize=size,
-        bbox={**DIAGRAM_STYLE, "facecolor": color, "edgecolor": "#37474f"},
+        color=INK,
+        zorder=3,
+        bbox={**DIAGRAM_STYLE, "facecolor": color, "edgecolor": INK},
     )
+
+
+def _anchor(ax: plt.Axes, end: Anchor) -> tuple[tuple[float, float], object]:
+    """The centre of an arrow's end and the patch the arrow stops at (or None)."""
+    if isinstance(end, plt.Text):
+        return end.get_position(), end.get_bbox_patch()
+    if isinstance(end, plt.Rectangle):
+        x, y = end.get_xy()
+        return (x + end.get_width() / 2, y + end.get_height() / 2), end
+    return (float(end[0]), float(end[1])), None
 
 
 def arrow(
     ax: plt.Axes,
-    start: tuple[float, float],
-    end: tuple[float, float],
+    start: Anchor,
+    end: Anchor,
     label: str = "",
-    color: str = "#37474f",
+    color: str = INK,
     dashed: bool = False,
+    bend: float = 0.0,
+    label_offset: tuple[float, float] = (0.0, 0.12),
+    label_size: float = MIN_FONT_PT,
 ) -> None:
-    """An arrow from start to end, with an optional label above its middle."""
+    """An arrow from start to end, each a point or a box (a `node` or a `picture`).
+
+    An arrow between boxes runs from centre to centre and is cut where it leaves
+    the first box and where it meets the second, so it touches both. `bend`
+    curves it (the arc3 radius); the label sits by its middle, moved by
+    `label_offset` inches.
+    """
+    (x0, y0), patch_a = _anchor(ax, start)
+    (x1, y1), patch_b = _anchor(ax, end)
     ax.annotate(
         "",
-        xy=end,
-        xytext=start,
+        xy=(x1, y1),
+        xytext=(x0, y0),
+        zorder=4,  # after the boxes, whose outlines are placed when they are drawn
         arrowprops={
-            "arrowstyle": "-|>",
+            "arrowstyle": "-|>,head_length=0.5,head_width=0.25",
             "color": color,
-            "linewidth": 1.3,
+            "linewidth": 1.4,
             "linestyle": "--" if dashed else "-",
-            "shrinkA": 4,
-            "shrinkB": 4,
+            "patchA": patch_a,
+            "patchB": patch_b,
+            "shrinkA": 0 if patch_a is not None else 2,
+            "shrinkB": 0 if patch_b is not None else 2,
+            "connectionstyle": f"arc3,rad={bend}",
         },
     )
     if label:
-        middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.18)
-        ax.text(*middle, label, ha="center", va="bottom", fontsize=9, color=color)
+        middle = ((x0 + x1) / 2 + label_offset[0], (y0 + y1) / 2 + label_offset[1])
+        ax.text(*middle, label, ha="center", va="bottom", fontsize=label_size, color=color)
 
 
-def picture(ax: plt.Axes, image: np.ndarray, x: float, y: float, size: float, title: str) -> None:
-    """A gray image of side `size` centred at (x, y), ink dark on white, titled below."""
+def term(
+    ax: plt.Axes, x0: float, x1: float, y: float, text: str, color: str, height: float = 0.12
+) -> None:
+    """A bracket under the parts from x0 to x1 of a diagram, with `text` below it:
+    which part of the picture a term of the loss belongs to."""
+    ax.plot(
+        [x0, x0, x1, x1],
+        [y + height, y, y, y + height],
+        color=color,
+        linewidth=1.4,
+        solid_capstyle="butt",
+    )
+    ax.text((x0 + x1) / 2, y - 0.08, text, ha="center", va="top", fontsize=MIN_FONT_PT, color=color)
+
+
+def picture(
+    ax: plt.Axes, image: np.ndarray, x: float, y: float, size: float, title: str
+) -> plt.Rectangle:
+    """A gray image of side `size` centred at (x, y), ink dark on white, titled
+    below; returns its frame, which arrows can start or end at."""
     half = size / 2
     ax.imshow(
         1.0 - image,
         cmap="gray",
         vmin=0,
         vmax=1,
-        interpolation="nearest",
+        interpolation="none",
         extent=(x - half, x + half, y - half, y + half),
         zorder=2,
     )
-    ax.add_patch(
-        plt.Rectangle(
-            (x - half, y - half),
-            size,
-            size,
-            fill=False,
-            edgecolor="#37474f",
-            linewidth=1.0,
-            zorder=3,
-        )
+    frame = plt.Rectangle(
+        (x - half, y - half), size, size, fill=False, edgecolor=INK, linewidth=1.0, zorder=3
     )
-    ax.text(x, y - half - 0.12, title, ha="center", va="top", fontsize=10)
+    ax.add_patch(frame)
+    ax.text(x, y - half - 0.1, title, ha="center", va="top", fontsize=MIN_FONT_PT)
+    return frame

@@ -1,0 +1,251 @@
+"""The aggregate posterior q(z), the cloud of all codes, against the prior p(z),
+and the split of the average KL term that compares them.
+
+q(z) is the mixture (1/N) sum_n q(z|x_n) of the N test digits' Gaussians. The
+average KL term of the loss splits exactly as (Hoffman & Johnson 2016, "ELBO
+surgery: yet another way to carve up the variational evidence lower bound")
+
+    mean_n KL(q(z|x_n) || p(z)) = I(x; z) + KL(q(z) || p(z)),
+
+where I(x; z) is the mutual information between the index n of a digit and its
+code under the mixture, at most log N. The first term is computed in closed form;
+I(x; z) is estimated by Monte Carlo from samples of the mixture (its own
+definition has the smaller variance), and KL(q(z) || p(z)) is the difference.
+The same split is given for the noisy autoencoders of fixed sigma_0, whose
+q(z|x) = N(mu(x), sigma_0^2 I) is a Gaussian too.
+"""
+
+import math
+
+import numpy as np
+import torch
+from matplotlib.colors import PowerNorm
+
+from vae.data import test_inputs
+from vae.objectives import (
+    diagonal_normal_log_density,
+    gaussian_kl,
+    standard_normal_log_density,
+)
+from vae.site import plotting
+from vae.site.experiments import NOISE_SIGMAS, noise_name
+
+PAGE = "autoencoders.md"
+MODELS = ("noisy-ae-2d-sigma-0.05", "noisy-ae-2d-sigma-0.2", "noisy-ae-2d", "vae-2d")
+SAMPLES_PER_CODE = 40  # draws from each test digit's q(z|x) for the Monte Carlo estimate
+PRIOR_SAMPLES = 20_000  # draws from p(z) to see which digits the prior's samples resemble
+SEED = 0
+CHUNK = 4096  # evaluation points per block when computing the mixture density
+HOLE_RATIO = 0.1  # q(z) below this fraction of p(z) counts as a hole
+RECONSTRUCTION_SAMPLES = 10  # draws of z per test digit for E_q[log p(x|z)]
+
+
+def mixture_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log q(z) = log (1/N) sum_n N(z; mu_n, diag exp(logvar_n)) at points z (S, D): shape (S,)."""
+    return torch.cat(
+        [
+            torch.logsumexp(component_log_densities(block, mu, logvar), dim=1)
+            - math.log(mu.shape[0])
+            for block in z.split(CHUNK)
+        ]
+    )
+
+
+def component_log_densities(
+    z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
+) -> torch.Tensor:
+    """log N(z_s; mu_n, diag exp(logvar_n)) for every point s and component n: shape (S, N)."""
+    diff = z[:, None, :] - mu[None, :, :]  # (S, N, D)
+    return -0.5 * (math.log(2 * math.pi) + logvar + diff.square() * torch.exp(-logvar)).sum(-1)
+
+
+def elbo_surgery(
+    mu: torch.Tensor, logvar: torch.Tensor, samples_per_code: int, generator: torch.Generator
+) -> dict[str, float]:
+    """The split mean KL = I(x; z) + KL(q(z) || p(z)) for the mixture of N(mu_n, exp(logvar_n)).
+
+    The mutual information is estimated from its definition,
+    I = mean_n E_{z ~ q(z|x_n)}[log q(z|x_n) - log q(z)], with `samples_per_code`
+    draws from each digit's Gaussian; the difference inside lies between 0 and
+    log N up to rounding, so the estimate has a small variance. KL(q(z) || p(z)) is
+    the exact average KL minus it.
+
+    Returns:
+        average_kl (exact), mutual_information, marginal_kl, the standard error of
+        both estimates (the same number), and the upper bound log N of the first.
+    """
+    mu, logvar = mu.double(), logvar.double()
+    n, d = mu.shape
+    average_kl = float(gaussian_kl(mu, logvar).mean())
+    eps = torch.randn((samples_per_code, n, d), generator=generator, dtype=torch.float64)
+    z = mu + torch.exp(0.5 * logvar) * eps  # (samples_per_code, N, D)
+    own = diagonal_normal_log_density(z, mu, logvar)  # log q(z|x_n), (samples_per_code, N)
+    marginal = mixture_log_density(z.reshape(-1, d), mu, logvar).view(samples_per_code, n)
+    values = own - marginal  # (samples_per_code, N)
+    information = float(values.mean())
+    # Each digit contributes a mean of samples_per_code independent draws; the
+    # estimate is the average of N such means, so its variance is the mean of the
+    # digits' variances over samples_per_code * N.
+    within = values.var(dim=0) if samples_per_code > 1 else torch.zeros(n)
+    standard_error = math.sqrt(float(within.mean()) / (samples_per_code * n))
+    return {
+        "average_kl": average_kl,
+        "mutual_information": information,
+        "marginal_kl": average_kl - information,
+        "standard_error": standard_error,
+        "mutual_information_max": math.log(n),
+    }
+
+
+def class_shares(
+    z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, labels: torch.Tensor, classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each class's share of q(z), averaged over the points z, and its standard error.
+
+    A class's share of q at a point is the sum over its digits of N(z; mu_n,
+    sigma_n^2) divided by the sum over all digits. Returns two arrays of shape (C,).
+    """
+    one_hot = torch.nn.functional.one_hot(labels, classes).double()  # (N, C)
+    shares = []
+    for block in z.double().split(CHUNK):
+        log_w = component_log_densities(block, mu.double(), logvar.double())  # (S, N)
+        shares.append(torch.softmax(log_w, dim=1) @ one_hot)  # (S, C)
+    per_point = torch.cat(shares).numpy()
+    return per_point.mean(axis=0), per_point.std(axis=0) / math.sqrt(len(per_point))
+
+
+def reconstruction_term(model, x, posterior, samples, generator) -> torch.Tensor:
+    """E_q[log p(x|z)] per image, averaged over `samples` draws of z: shape (N,)."""
+    mu, logvar = posterior
+    total = torch.zeros(len(x))
+    with torch.no_grad():
+        for _ in range(samples):
+            z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator)
+            total += model.log_likelihood(x, model.likelihood_params(z))
+    return total / samples
+
+
+def mean_and_se(values: torch.Tensor) -> tuple[float, float]:
+    """The mean over test digits and its standard error."""
+    return float(values.mean()), float(values.std() / math.sqrt(len(values)))
+
+
+def posterior(run, x):
+    """mu and logvar of q(z|x) for inputs x."""
+    with torch.no_grad():
+        return run.model.encode(x)
+
+
+def make(ctx):
+    dataset = ctx.dataset("mnist5k")
+    labels = dataset.test_labels
+    classes = len(dataset.class_names)
+    generator = torch.Generator().manual_seed(SEED)
+
+    # The split, for the noisy autoencoders and for the VAE.
+    elbos = {}
+    for name, key in [*((noise_name(s), f"sigma_{s:g}") for s in NOISE_SIGMAS), ("vae-2d", "vae")]:
+        key = key.replace(".", "_")
+        run = ctx.model(name)
+        x = test_inputs(dataset, run.config.data.binarize)
+        mu, logvar = posterior(run, x)
+        split = elbo_surgery(mu, logvar, SAMPLES_PER_CODE, generator)
+        # Holes: the share of codes drawn from p(z) where the codes' own density
+        # q(z) is under HOLE_RATIO times p(z), i.e. where the decoder was hardly trained.
+        z_prior = torch.randn(
+            (PRIOR_SAMPLES, mu.shape[1]), generator=generator, dtype=torch.float64
+        )
+        log_ratio = mixture_log_density(z_prior, mu.double(), logvar.double()) - (
+            standard_normal_log_density(z_prior)
+        )
+        holes = (log_ratio < math.log(HOLE_RATIO)).double()
+        ctx.number(f"{key}_holes", float(holes.mean()))
+        ctx.number(f"{key}_holes_se", float(holes.std() / math.sqrt(len(holes))))
+        for quantity, value in split.items():
+            ctx.number(f"{key}_{quantity}", value)
+        recon = reconstruction_term(run.model, x, (mu, logvar), RECONSTRUCTION_SAMPLES, generator)
+        elbos[key] = recon - gaussian_kl(mu, logvar)
+        for quantity, values in (("log_px_given_z", recon), ("elbo", elbos[key])):
+            mean, se = mean_and_se(values)
+            ctx.number(f"{key}_{quantity}", mean)
+            ctx.number(f"{key}_{quantity}_se", se)
+    # The models are scored on the same digits: their difference is measured far
+    # more precisely than either score, so it gets a standard error of its own.
+    for key, values in elbos.items():
+        if key != "vae":
+            mean, se = mean_and_se(elbos["vae"] - values)
+            ctx.number(f"{key}_elbo_below_vae", mean)
+            ctx.number(f"{key}_elbo_below_vae_se", se)
+    ctx.number("test_examples", len(labels))
+    ctx.number("samples_per_code", SAMPLES_PER_CODE)
+    ctx.number("reconstruction_samples", RECONSTRUCTION_SAMPLES)
+    ctx.number("hole_ratio", HOLE_RATIO)
+
+    # The VAE's q(z) on a grid, against the prior's 1-sigma and 2-sigma circles.
+    run = ctx.model("vae-2d")
+    mu, logvar = posterior(run, test_inputs(dataset, run.config.data.binarize))
+    limit = plotting.map_limit(mu.numpy(), quantile=1.0)
+    axis = torch.linspace(-limit, limit, 241)
+    z2, z1 = torch.meshgrid(axis, axis, indexing="ij")
+    grid = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
+    density = mixture_log_density(grid.double(), mu.double(), logvar.double()).exp()
+    density = density.view(axis.numel(), axis.numel()).numpy()
+
+    # Which digits the prior's samples land on: each class's share of q at
+    # points drawn from p, against its share of the test digits.
+    z_prior = torch.randn((PRIOR_SAMPLES, 2), generator=generator)
+    prior_share, prior_share_se = class_shares(z_prior, mu, logvar, labels, classes)
+    data_share = np.bincount(labels.numpy(), minlength=classes) / len(labels)
+    ctx.number("prior_samples", PRIOR_SAMPLES)
+    order = np.argsort(prior_share / data_share)
+    for rank, c in (("low", order[0]), ("low2", order[1]), ("high", order[-1])):
+        ctx.number(f"{rank}_class", dataset.class_names[c])
+        ctx.number(f"{rank}_prior_share", float(prior_share[c]))
+        ctx.number(f"{rank}_prior_share_se", float(prior_share_se[c]))
+        ctx.number(f"{rank}_data_share", float(data_share[c]))
+    inside = (mu.square().sum(dim=1) <= 4.0).double().mean()
+    ctx.number("means_inside_2sigma", float(inside))
+    ctx.number("prior_inside_2sigma", 1 - math.exp(-2.0))  # chi-square, 2 dof, radius 2
+    ctx.number("prior_inside_1sigma", 1 - math.exp(-0.5))
+
+    fig, (ax_map, ax_bar) = plotting.figure(
+        1, 2, figsize=(plotting.CONTENT_WIDTH, 3.8), width_ratios=(1, 1.1)
+    )
+    # A power scale shows the thin outskirts of q(z) beside its sharp peaks.
+    ax_map.imshow(
+        density,
+        origin="lower",
+        extent=(-limit, limit, -limit, limit),
+        cmap="Greys",
+        norm=PowerNorm(0.4, vmin=0, vmax=float(density.max())),
+        interpolation="bilinear",
+    )
+    plotting.prior_circles(ax_map)
+    ax_map.set_xlim(-limit, limit)
+    ax_map.set_ylim(-limit, limit)
+    ax_map.set_xlabel("$z_1$")
+    ax_map.set_ylabel("$z_2$")
+    ax_map.set_title("$q(z)$, the cloud of all codes")
+    positions = np.arange(classes)
+    ax_bar.bar(
+        positions,
+        prior_share,
+        0.7,
+        yerr=2 * prior_share_se,
+        color=[plotting.CLASS_COLORS[c] for c in range(classes)],
+    )
+    ax_bar.hlines(
+        data_share,
+        positions - 0.45,
+        positions + 0.45,
+        color=plotting.INK,
+        linewidth=2,
+        label="share of test digits",
+    )
+    ax_bar.set_xticks(positions, dataset.class_names)
+    ax_bar.set_xlabel("class")
+    ax_bar.set_title("codes drawn from $p(z)$, by class")
+    ax_bar.legend(loc="upper left")
+    ax_bar.set_ylim(0, 1.3 * float(max(prior_share.max(), data_share.max())))
+    plotting.check_text_size(fig)
+    ctx.save("q-vs-prior.svg", plotting.svg_bytes(fig))
