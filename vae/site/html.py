@@ -70,7 +70,6 @@ class Element:
 class _Parser(HTMLParser):
     def __init__(self, html: str):
         super().__init__(convert_charrefs=True)
-        self.html = html
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", html)]
         self.elements: list[Element] = []
         self.open: list[Element] = []
@@ -187,7 +186,7 @@ def plain_math(text: str) -> str:
 
 
 def _spoken(command: str) -> str:
-    if command in (",", ";", ":", "!", " ") or command in ("quad", "qquad"):
+    if command in (",", ";", ":", "!", " ", "quad", "qquad"):
         return " "
     if command in ("left", "right", "big", "Big", "bigl", "bigr", "displaystyle"):
         return ""
@@ -434,13 +433,13 @@ def describe_notebook_images(html: str) -> str:
 def _describe(elements: list[Element], cell: Element) -> str:
     parts = []
     for element in elements:
-        if element.start < cell.start or (cell.close is not None and element.start > cell.close):
+        if (
+            element.name not in HEADINGS | {"p", "li"}
+            or element.within(lambda e: e is cell) is None
+        ):
             continue
-        inside = element.within(lambda e: e is cell) is not None
-        if inside and element.name in HEADINGS:
-            parts.append(_heading_text(element) + ":")
-        elif inside and element.name in ("p", "li"):
-            parts.append(element.text())
+        text = _heading_text(element) + ":" if element.name in HEADINGS else element.text()
+        parts.append(text)
     return plain_math(" ".join(parts)).rstrip(":")
 
 
