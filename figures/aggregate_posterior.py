@@ -1,18 +1,20 @@
-"""The aggregate posterior q(z), the cloud of all codes, against the prior p(z),
-and the split of the average KL term that compares them.
+"""The cloud of all codes, the aggregate posterior q(z), of the noisy
+autoencoders at three fixed noise levels and of the VAE, against the prior p(z);
+what each decodes from codes drawn from the prior; and the split of the average
+KL term that compares q(z) with p(z).
 
-q(z) is the mixture (1/N) sum_n q(z|x_n) of the N test digits' Gaussians. The
-average KL term of the loss splits exactly as (Hoffman & Johnson 2016, "ELBO
-surgery: yet another way to carve up the variational evidence lower bound")
+q(z) is the mixture (1/N) sum_n q(z|x_n) of the N test digits' Gaussians:
+N(mu(x), sigma_0^2 I) for the noisy autoencoder, whose KL term is therefore
+||mu||^2 / 2 plus a constant, and N(mu(x), diag sigma^2(x)) for the VAE. The
+average KL term splits exactly as (Hoffman & Johnson 2016, "ELBO surgery: yet
+another way to carve up the variational evidence lower bound")
 
     mean_n KL(q(z|x_n) || p(z)) = I(x; z) + KL(q(z) || p(z)),
 
 where I(x; z) is the mutual information between the index n of a digit and its
-code under the mixture, at most log N. The first term is computed in closed form;
+code under the mixture, at most log N. The left side is computed in closed form;
 I(x; z) is estimated by Monte Carlo from samples of the mixture (its own
 definition has the smaller variance), and KL(q(z) || p(z)) is the difference.
-The same split is given for the noisy autoencoders of fixed sigma_0, whose
-q(z|x) = N(mu(x), sigma_0^2 I) is a Gaussian too.
 """
 
 import math
@@ -33,11 +35,13 @@ from vae.site.experiments import NOISE_SIGMAS, noise_name
 PAGE = "autoencoders.md"
 MODELS = ("noisy-ae-2d-sigma-0.05", "noisy-ae-2d-sigma-0.2", "noisy-ae-2d", "vae-2d")
 SAMPLES_PER_CODE = 40  # draws from each test digit's q(z|x) for the Monte Carlo estimate
-PRIOR_SAMPLES = 20_000  # draws from p(z) to see which digits the prior's samples resemble
-SEED = 0
-CHUNK = 4096  # evaluation points per block when computing the mixture density
+PRIOR_SAMPLES = 20_000  # draws from p(z) to find holes and the classes the prior lands on
 HOLE_RATIO = 0.1  # q(z) below this fraction of p(z) counts as a hole
 RECONSTRUCTION_SAMPLES = 10  # draws of z per test digit for E_q[log p(x|z)]
+SIDE = 4  # a SIDE x SIDE grid of prior samples per noise level, on the same codes
+GRID_POINTS = 161  # points per axis where a density is drawn
+SEED = 0
+CHUNK = 4096  # evaluation points per block when computing the mixture density
 
 
 def mixture_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -54,9 +58,14 @@ def mixture_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor)
 def component_log_densities(
     z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
 ) -> torch.Tensor:
-    """log N(z_s; mu_n, diag exp(logvar_n)) for every point s and component n: shape (S, N)."""
-    diff = z[:, None, :] - mu[None, :, :]  # (S, N, D)
-    return -0.5 * (math.log(2 * math.pi) + logvar + diff.square() * torch.exp(-logvar)).sum(-1)
+    """log N(z_s; mu_n, diag exp(logvar_n)) for every point s and component n: shape (S, N).
+
+    Expanding the square, -(z - mu)^2 / (2 sigma^2) = -z^2 w / 2 + z mu w - mu^2 w / 2 with
+    w = 1 / sigma^2, turns the sum over coordinates into two matrix products.
+    """
+    w = torch.exp(-logvar)  # (N, D)
+    constant = -0.5 * (math.log(2 * math.pi) + logvar + mu.square() * w).sum(dim=1)  # (N,)
+    return constant - 0.5 * z.square() @ w.T + z @ (mu * w).T
 
 
 def elbo_surgery(
@@ -138,31 +147,89 @@ def posterior(run, x):
 
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
-    labels = dataset.test_labels
-    classes = len(dataset.class_names)
     generator = torch.Generator().manual_seed(SEED)
-
-    # The split, for the noisy autoencoders and for the VAE.
-    elbos = {}
+    posteriors = {}
     for name, key in [*((noise_name(s), f"sigma_{s:g}") for s in NOISE_SIGMAS), ("vae-2d", "vae")]:
-        key = key.replace(".", "_")
         run = ctx.model(name)
         x = test_inputs(dataset, run.config.data.binarize)
-        mu, logvar = posterior(run, x)
-        split = elbo_surgery(mu, logvar, SAMPLES_PER_CODE, generator)
+        posteriors[key.replace(".", "_")] = (run, x, *posterior(run, x))
+    noise_levels(ctx, dataset, posteriors)
+    split_table(ctx, posteriors, generator)
+    vae_against_prior(ctx, dataset, posteriors["vae"], generator)
+
+
+def density_grid(mu, logvar, limit):
+    """q(z) on a GRID_POINTS x GRID_POINTS grid over [-limit, limit]^2, first row at the bottom."""
+    axis = torch.linspace(-limit, limit, GRID_POINTS, dtype=torch.float64)
+    z2, z1 = torch.meshgrid(axis, axis, indexing="ij")
+    grid = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
+    log_q = mixture_log_density(grid, mu.double(), logvar.double())
+    return log_q.exp().view(GRID_POINTS, GRID_POINTS).numpy()
+
+
+def noise_levels(ctx, dataset, posteriors):
+    """The codes of the noisy autoencoders on shared axes, and their prior samples."""
+    labels = dataset.test_labels.numpy()
+    noisy = {s: posteriors[f"sigma_{s:g}".replace(".", "_")] for s in NOISE_SIGMAS}
+    limit = plotting.map_limit(*(mu.numpy() for _, _, mu, _ in noisy.values()), quantile=1)
+    z_prior = torch.randn((SIDE * SIDE, 2), generator=torch.Generator().manual_seed(SEED))
+    fig, axes = plotting.figure(
+        2, 3, figsize=(plotting.CONTENT_WIDTH, 6.0), height_ratios=(1, 1.05)
+    )
+    for column, (sigma, (run, _, mu, logvar)) in enumerate(noisy.items()):
+        ax = axes[0, column]
+        density = density_grid(mu, logvar, limit)
+        ax.imshow(
+            density,
+            origin="lower",
+            extent=(-limit, limit, -limit, limit),
+            cmap="Greys",
+            vmin=0,
+            vmax=float(np.quantile(density, 0.995)),
+            alpha=0.6,
+        )
+        plotting.latent_scatter(ax, mu.numpy(), labels, rf"$\sigma_0 = {sigma:g}$", limit)
+        plotting.prior_circles(ax, label=False)
+        if column:
+            ax.set_ylabel("")
+            ax.set_yticklabels([])
+        with torch.no_grad():
+            samples = run.model.decode_mean(z_prior).numpy()
+        plotting.digits(axes[1, column], samples, SIDE)
+
+        key = f"sigma_{sigma:g}".replace(".", "_")
+        z = mu.numpy()
+        distances = np.linalg.norm(z[:, None] - z[None], axis=-1)
+        np.fill_diagonal(distances, np.inf)
+        # How many noise widths separate a code from its nearest neighbour.
+        ctx.number(f"{key}_neighbour_gap", float(np.median(distances.min(axis=1)) / sigma))
+        ctx.number(f"{key}_means_rms", float(np.sqrt((z**2).sum(axis=1).mean())))
+        # KL(N(mu, sigma_0^2 I) || N(0, I)) = ||mu||^2 / 2 + D (sigma_0^2 - 1 - log sigma_0^2) / 2.
+        ctx.number(f"{key}_kl_constant", z.shape[1] * (sigma**2 - 1 - math.log(sigma**2)) / 2)
+        ctx.number(f"{key}_sigma", sigma)
+    axes[1, 0].set_title("decoded from $z \\sim \\mathcal{N}(0, I)$", loc="left", pad=14)
+    fig.get_layout_engine().set(h_pad=0.1)
+    plotting.class_legend(fig, dataset.class_names)
+    plotting.check_text_size(fig)
+    ctx.save("noise-levels.svg", plotting.svg_bytes(fig))
+    ctx.number("noise_samples", SIDE * SIDE)
+    ctx.number("noise_levels", len(NOISE_SIGMAS))
+
+
+def split_table(ctx, posteriors, generator):
+    """For each model: the split of the average KL, holes, the reconstruction term, the ELBO."""
+    elbos = {}
+    for key, (run, x, mu, logvar) in posteriors.items():
+        for quantity, value in elbo_surgery(mu, logvar, SAMPLES_PER_CODE, generator).items():
+            ctx.number(f"{key}_{quantity}", value)
         # Holes: the share of codes drawn from p(z) where the codes' own density
-        # q(z) is under HOLE_RATIO times p(z), i.e. where the decoder was hardly trained.
-        z_prior = torch.randn(
-            (PRIOR_SAMPLES, mu.shape[1]), generator=generator, dtype=torch.float64
-        )
-        log_ratio = mixture_log_density(z_prior, mu.double(), logvar.double()) - (
-            standard_normal_log_density(z_prior)
-        )
+        # q(z) is under HOLE_RATIO times p(z), where the decoder was hardly trained.
+        z_prior = torch.randn((PRIOR_SAMPLES, 2), generator=generator, dtype=torch.float64)
+        log_ratio = mixture_log_density(z_prior, mu.double(), logvar.double())
+        log_ratio -= standard_normal_log_density(z_prior)
         holes = (log_ratio < math.log(HOLE_RATIO)).double()
         ctx.number(f"{key}_holes", float(holes.mean()))
         ctx.number(f"{key}_holes_se", float(holes.std() / math.sqrt(len(holes))))
-        for quantity, value in split.items():
-            ctx.number(f"{key}_{quantity}", value)
         recon = reconstruction_term(run.model, x, (mu, logvar), RECONSTRUCTION_SAMPLES, generator)
         elbos[key] = recon - gaussian_kl(mu, logvar)
         for quantity, values in (("log_px_given_z", recon), ("elbo", elbos[key])):
@@ -176,27 +243,25 @@ def make(ctx):
             mean, se = mean_and_se(elbos["vae"] - values)
             ctx.number(f"{key}_elbo_below_vae", mean)
             ctx.number(f"{key}_elbo_below_vae_se", se)
-    ctx.number("test_examples", len(labels))
+    ctx.number("test_examples", len(elbos["vae"]))
     ctx.number("samples_per_code", SAMPLES_PER_CODE)
     ctx.number("reconstruction_samples", RECONSTRUCTION_SAMPLES)
     ctx.number("hole_ratio", HOLE_RATIO)
+    ctx.number("prior_samples", PRIOR_SAMPLES)
 
-    # The VAE's q(z) on a grid, against the prior's 1-sigma and 2-sigma circles.
-    run = ctx.model("vae-2d")
-    mu, logvar = posterior(run, test_inputs(dataset, run.config.data.binarize))
-    limit = plotting.map_limit(mu.numpy(), quantile=1.0)
-    axis = torch.linspace(-limit, limit, 241)
-    z2, z1 = torch.meshgrid(axis, axis, indexing="ij")
-    grid = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
-    density = mixture_log_density(grid.double(), mu.double(), logvar.double()).exp()
-    density = density.view(axis.numel(), axis.numel()).numpy()
 
-    # Which digits the prior's samples land on: each class's share of q at
-    # points drawn from p, against its share of the test digits.
+def vae_against_prior(ctx, dataset, vae, generator):
+    """The VAE's q(z) with the prior's circles, and the classes the prior's samples land on."""
+    _, _, mu, logvar = vae
+    labels = dataset.test_labels
+    classes = len(dataset.class_names)
+    limit = plotting.map_limit(mu.numpy(), quantile=1)
+    density = density_grid(mu, logvar, limit)
+
+    # Each class's share of q at points drawn from p, against its share of the test digits.
     z_prior = torch.randn((PRIOR_SAMPLES, 2), generator=generator)
     prior_share, prior_share_se = class_shares(z_prior, mu, logvar, labels, classes)
     data_share = np.bincount(labels.numpy(), minlength=classes) / len(labels)
-    ctx.number("prior_samples", PRIOR_SAMPLES)
     order = np.argsort(prior_share / data_share)
     for rank, c in (("low", order[0]), ("low2", order[1]), ("high", order[-1])):
         ctx.number(f"{rank}_class", dataset.class_names[c])
@@ -206,7 +271,6 @@ def make(ctx):
     inside = (mu.square().sum(dim=1) <= 4.0).double().mean()
     ctx.number("means_inside_2sigma", float(inside))
     ctx.number("prior_inside_2sigma", 1 - math.exp(-2.0))  # chi-square, 2 dof, radius 2
-    ctx.number("prior_inside_1sigma", 1 - math.exp(-0.5))
 
     fig, (ax_map, ax_bar) = plotting.figure(
         1, 2, figsize=(plotting.CONTENT_WIDTH, 3.8), width_ratios=(1, 1.1)

@@ -1,7 +1,11 @@
 """The 2-D latent maps of the autoencoder, the noisy autoencoder and the VAE:
 the test digits placed at the mean of q(z|x), coloured by class, with the
-prior's 1-sigma and 2-sigma circles. One map per model, and the three side by
-side on shared axes."""
+prior's 1-sigma and 2-sigma circles. One map per model, the three side by side
+on shared axes, and the spread sigma(x) the VAE learns for each digit.
+
+The spread of a digit's code is one number: the geometric mean of sigma_1(x) and
+sigma_2(x), the radius of the circle with the area of q(z|x)'s 1-sigma ellipse.
+"""
 
 import numpy as np
 import torch
@@ -18,14 +22,20 @@ TITLES = {
 }
 SINGLE = ("ae-2d", "vae-2d")  # the models that also get a map of their own
 RADIUS_QUANTILE = 0.99  # the share of codes inside the quoted radius
+SHOWN = 10  # digits in each row of the most and least precise codes
+RANGE = (5, 95)  # the percentiles quoted as the range of sigma(x)
 
 
-def posterior(ctx, name, dataset):
-    """mu and sigma of q(z|x) for the test digits, as arrays (sigma is 0 for the autoencoder)."""
-    run = ctx.model(name)
-    x = test_inputs(dataset, run.config.data.binarize)
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation (no ties in continuous data)."""
+    ranks_a, ranks_b = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ranks_a, ranks_b)[0, 1])
+
+
+def posterior(ctx, name, x):
+    """mu and sigma of q(z|x) for inputs x, as arrays (sigma is 0 for the autoencoder)."""
     with torch.no_grad():
-        mu, logvar = run.model.encode(x)
+        mu, logvar = ctx.model(name).model.encode(x)
     sigma = np.zeros_like(mu.numpy()) if logvar is None else torch.exp(0.5 * logvar).numpy()
     return mu.numpy(), sigma
 
@@ -33,7 +43,9 @@ def posterior(ctx, name, dataset):
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
     labels = dataset.test_labels.numpy()
-    posteriors = {name: posterior(ctx, name, dataset) for name in TITLES}
+    # The three models are trained on the same inputs, so they are shown the same test digits.
+    x = test_inputs(dataset, ctx.model("vae-2d").config.data.binarize)
+    posteriors = {name: posterior(ctx, name, x) for name in TITLES}
 
     for name in SINGLE:
         mu, _ = posteriors[name]
@@ -77,3 +89,51 @@ def make(ctx):
     ctx.number("pixels", config.model.data_dim)
     ctx.number("radius_percent", round(100 * RADIUS_QUANTILE))
     ctx.number("noisy_sigma", ctx.model("noisy-ae-2d-sigma-0.2").config.model.noise_sigma)
+    learned_sigma(ctx, dataset, x, *posteriors["vae-2d"])
+
+
+def learned_sigma(ctx, dataset, x, mu, sigma):
+    """The VAE's sigma(x) by class, and the digits with the most and least precise codes."""
+    labels = dataset.test_labels.numpy()
+    spread = np.exp(np.log(sigma).mean(axis=1))  # (N,) geometric mean of sigma_j
+    classes = len(dataset.class_names)
+    medians = np.array([np.median(spread[labels == c]) for c in range(classes)])
+    order = np.argsort(spread)
+
+    fig = plotting.canvas((plotting.CONTENT_WIDTH, 5.6))
+    top, bottom = fig.subfigures(2, 1, height_ratios=(1.25, 1))
+    ax = top.subplots()
+    ax.boxplot(
+        [spread[labels == c] for c in range(classes)],
+        positions=range(classes),
+        widths=0.6,
+        flierprops={"markersize": 3},
+        medianprops={"color": plotting.INK},
+        patch_artist=True,
+        boxprops={"facecolor": "#eceff1"},
+    )
+    ax.set_xticks(range(classes), dataset.class_names)
+    ax.set_xlabel("class")
+    ax.set_ylabel(r"$\sigma(x)$")
+    extremes = (
+        ("most precise codes", order[:SHOWN]),
+        ("least precise codes", order[-SHOWN:][::-1].copy()),
+    )
+    for row, (title, indices) in zip(bottom.subplots(2, 1), extremes, strict=True):
+        low, high = spread[indices].min(), spread[indices].max()
+        title = f"{title}: $\\sigma(x)$ from {low:.2f} to {high:.2f}"
+        plotting.digits(row, x[indices].numpy(), SHOWN, title)
+    plotting.check_text_size(fig)
+    ctx.save("sigma-by-class.svg", plotting.svg_bytes(fig))
+
+    ctx.number("sigma_median", float(np.median(spread)))
+    ctx.number("sigma_low_class", dataset.class_names[int(np.argmin(medians))])
+    ctx.number("sigma_low_class_median", float(medians.min()))
+    ctx.number("sigma_high_class", dataset.class_names[int(np.argmax(medians))])
+    ctx.number("sigma_high_class_median", float(medians.max()))
+    for name, percent in zip(("low", "high"), RANGE, strict=True):
+        ctx.number(f"sigma_{name}_percentile", percent)
+        ctx.number(f"sigma_{name}_quantile", float(np.percentile(spread, percent)))
+    ctx.number("sigma_shown", SHOWN)
+    # Broad codes far out: rank correlation of sigma(x) with the distance of mu(x) from 0.
+    ctx.number("sigma_radius_correlation", rank_correlation(spread, np.linalg.norm(mu, axis=1)))

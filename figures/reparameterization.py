@@ -18,7 +18,7 @@ from vae.site import plotting
 
 PAGE = "autoencoders.md"
 MODELS = ("vae-2d",)
-SAMPLES = (1, 4, 16, 64, 256)  # samples per gradient estimate
+SAMPLES = (1, 4, 16, 64)  # samples per gradient estimate
 REPEATS = 200  # estimates per sample size, to measure the variance
 DIGIT, SEED = 0, 0
 SPREAD_DIGITS = 20  # test digits over which the one-sample ratios are compared
@@ -26,20 +26,24 @@ BOOTSTRAP = 200  # resamples of the repeats, for the spread of a measured varian
 LABELS = ("reparameterized", "score function with baseline", "score function, no baseline")
 
 
-def reparameterized_estimates(f, mu, sigma, eps):
-    """Gradient estimates of E_q[f(z)] with respect to mu: the mean over the n draws
-    of grad_z f(mu + sigma eps). eps has shape (R, n, D); returns (R, D)."""
+def draw(f, mu, sigma, eps):
+    """f and its gradient at z = mu + sigma eps: values (R, n) and gradients (R, n, D)."""
     z = (mu + sigma * eps).requires_grad_(True)
-    (grad_z,) = torch.autograd.grad(f(z).sum(), z)  # dz/dmu = 1
+    values = f(z)
+    (grad_z,) = torch.autograd.grad(values.sum(), z)
+    return values.detach(), grad_z
+
+
+def reparameterized_estimates(grad_z):
+    """Gradient estimates of E_q[f(z)] with respect to mu: the mean over the n draws
+    of grad_z f(mu + sigma eps), since dz/dmu = 1. grad_z has shape (R, n, D); returns (R, D)."""
     return grad_z.mean(dim=1)
 
 
-def score_function_estimates(f, mu, sigma, eps, baseline=0.0):
+def score_function_estimates(values, sigma, eps, baseline=0.0):
     """Gradient estimates of E_q[f(z)] with respect to mu: the mean over the n draws
     of (f(z) - baseline) grad_mu log q(z), where grad_mu log q(z) = (z - mu) / sigma^2
-    = eps / sigma. eps has shape (R, n, D); returns (R, D)."""
-    with torch.no_grad():
-        values = f(mu + sigma * eps)  # (R, n)
+    = eps / sigma. values f(z) has shape (R, n), eps (R, n, D); returns (R, D)."""
     return ((values - baseline).unsqueeze(-1) * eps / sigma).mean(dim=1)
 
 
@@ -75,10 +79,11 @@ def three_estimators(model, x, n, generator):
     eps = torch.randn((REPEATS, n, mu.numel()), generator=generator)
     with torch.no_grad():
         baseline = f(mu[None])  # log p(x | mu), shape (1,)
+    values, grad_z = draw(f, mu, sigma, eps)
     return (
-        reparameterized_estimates(f, mu, sigma, eps).numpy(),
-        score_function_estimates(f, mu, sigma, eps, baseline).numpy(),
-        score_function_estimates(f, mu, sigma, eps).numpy(),
+        reparameterized_estimates(grad_z).numpy(),
+        score_function_estimates(values, sigma, eps, baseline).numpy(),
+        score_function_estimates(values, sigma, eps).numpy(),
     )
 
 

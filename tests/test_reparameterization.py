@@ -47,9 +47,9 @@ def test_score_function_variance_matches_closed_form(estimators, baseline, n):
     repeats = 100_000
     mu = torch.tensor([MU], dtype=torch.float64)
     sigma = torch.tensor([SIGMA], dtype=torch.float64)
-    estimates = estimators.score_function_estimates(
-        linear, mu, sigma, draws(repeats, n, 0), baseline
-    )
+    eps = draws(repeats, n, 0)
+    values = linear(mu + sigma * eps)
+    estimates = estimators.score_function_estimates(values, sigma, eps, baseline)
     expected = closed_form_variance(baseline, n)
     # A sample variance of R draws has a relative standard error of about
     # sqrt((kurtosis - 1) / R); these estimates are far from Gaussian, so allow 5%.
@@ -68,7 +68,10 @@ def test_baseline_at_the_mean_removes_the_first_term(estimators):
 def test_reparameterized_estimate_is_exact_for_a_linear_f(estimators):
     mu = torch.tensor([MU], dtype=torch.float64)
     sigma = torch.tensor([SIGMA], dtype=torch.float64)
-    estimates = estimators.reparameterized_estimates(linear, mu, sigma, draws(50, 4, 1))
+    eps = draws(50, 4, 1)
+    values, grad_z = estimators.draw(linear, mu, sigma, eps)
+    torch.testing.assert_close(values, linear(mu + sigma * eps))
+    estimates = estimators.reparameterized_estimates(grad_z)
     torch.testing.assert_close(estimates, torch.full_like(estimates, A))
 
 
