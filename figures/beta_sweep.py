@@ -71,12 +71,12 @@ def make(ctx):
             (rate, distortion),
             textcoords="offset points",
             xytext=(6, 4),
-            fontsize=10,
         )
     ax.set(xlim=r_lim, ylim=d_lim)
     ax.set_xlabel(r"rate $R$: KL$(q(z \mid x) \,\|\, p(z))$, nats")
     ax.set_ylabel(r"distortion $D$: $-\mathbb{E}_q[\log p(x \mid z)]$, nats")
     ax.legend(loc="upper right")
+    plotting.check_text_size(fig)
     ctx.save("rate-distortion.svg", plotting.svg_bytes(fig))
 
     for beta in (BETAS[0], BETAS[-1]):

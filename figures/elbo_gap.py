@@ -63,6 +63,7 @@ def make(ctx):
     ax.set_xlabel(r"$t$: $q$ moves from the prior ($t = 0$) to the posterior")
     ax.set_ylabel("nats")
     ax.legend(loc="lower right")
+    plotting.check_text_size(fig)
     ctx.save("gap.svg", plotting.svg_bytes(fig))
 
     ctx.number("log_px", log_px)

@@ -115,6 +115,7 @@ def make(ctx):
     ax.set_xlabel("latent dimension, sorted by mean KL")
     ax.set_ylabel("mean KL, nats (log scale)")
     fig.legend(loc="outside upper center", ncol=3)
+    plotting.check_text_size(fig)
     ctx.save("kl-per-dimension.svg", plotting.svg_bytes(fig))
     ctx.number("active_threshold", ACTIVE_NATS)
     ctx.number("latent_dim", int(kl_mean.size))
