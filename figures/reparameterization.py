@@ -19,7 +19,7 @@ from vae.site import plotting
 PAGE = "autoencoders.md"
 MODELS = ("vae-2d",)
 SAMPLES = (1, 4, 16, 64)  # samples per gradient estimate
-REPEATS = 200  # estimates per sample size, to measure the variance
+REPEATS = 1000  # estimates per sample size, to measure the variance
 DIGIT, SEED = 0, 0
 SPREAD_DIGITS = 20  # test digits over which the one-sample ratios are compared
 BOOTSTRAP = 200  # resamples of the repeats, for the spread of a measured variance
