@@ -1,7 +1,9 @@
 """The command line: `python -m vae train | eval | data | bench`.
 
-Errors a user can fix (bad arguments, missing data, a damaged run) print one
-line to standard error and exit with status 2; nothing is left half-written.
+Errors a user can fix (bad arguments, missing data, a damaged run, a run that
+diverged, a full disk) print one line to standard error and exit with status 2;
+nothing is left half-written. Each command imports what it needs when it runs,
+so that `--help` and argument errors answer at once.
 """
 
 from __future__ import annotations
@@ -55,7 +57,14 @@ def _widths(text: str) -> tuple[int, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand."""
-    from vae.config import BINARIZATIONS, DATASETS, IDX_DATASETS, LIKELIHOODS, MODEL_KINDS
+    from vae.config import (
+        BINARIZATIONS,
+        DATASETS,
+        IDX_DATASETS,
+        LIKELIHOODS,
+        MODEL_KINDS,
+        PRECISIONS,
+    )
 
     parser = _Parser(prog="python -m vae", description="Train and inspect the article's models.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -68,62 +77,97 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--noise-sigma", type=float, default=1.0, help="fixed sigma of noisy-ae")
     train.add_argument("--dataset", choices=DATASETS, default="mnist5k")
     train.add_argument("--data-dir", help="directory holding the IDX files")
-    train.add_argument("--binarize", choices=BINARIZATIONS, default="continuous")
+    train.add_argument(
+        "--binarize",
+        choices=BINARIZATIONS,
+        default="dynamic",
+        help="dynamic (default): a fresh binary draw of every image each epoch",
+    )
     train.add_argument("--epochs", type=_positive_int, default=20)
     train.add_argument("--batch-size", type=_positive_int, default=128)
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--beta", type=_non_negative_float, default=1.0)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    train.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="bf16: matrix products in bfloat16 where the hardware has them",
+    )
     train.add_argument("--out", type=Path, required=True, help="run directory to write")
+    train.add_argument("--force", action="store_true", help="replace a run already in --out")
 
-    ev = sub.add_parser("eval", help="test ELBO and IWAE bound of a saved run, in nats")
-    ev.add_argument("run", type=Path)
-    ev.add_argument("--iwae-k", type=_positive_int, default=100)
-    ev.add_argument("--data-dir")
-    ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    ev.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    evaluate = sub.add_parser("eval", help="test ELBO and IWAE bound of a saved run, in nats")
+    evaluate.add_argument("run", type=Path)
+    evaluate.add_argument("--iwae-k", type=_positive_int, default=100)
+    evaluate.add_argument("--data-dir")
+    evaluate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
 
     data = sub.add_parser("data", help="where the datasets are; download them")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     where = data_sub.add_parser("where", help="where each dataset is found, or where it was sought")
     where.add_argument("--data-dir")
-    dl = data_sub.add_parser("download", help="fetch MNIST or Fashion-MNIST (needs a network)")
-    dl.add_argument("name", choices=IDX_DATASETS)
-    dl.add_argument("--root", type=Path, help="data root (default: the user cache directory)")
+    download = data_sub.add_parser(
+        "download", help="fetch MNIST or Fashion-MNIST (needs a network)"
+    )
+    download.add_argument("name", choices=IDX_DATASETS)
+    download.add_argument("--root", type=Path, help="data root (default: the user cache directory)")
 
-    bench = sub.add_parser("bench", help="time the trainer against a DataLoader baseline")
+    bench = sub.add_parser("bench", help="time the trainer against the PyTorch VAE example")
     bench.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
     bench.add_argument("--data-dir")
-    bench.add_argument("--epochs", type=_positive_int, default=3)
+    bench.add_argument("--epochs", type=_positive_int, default=1, help="epochs of every run")
+    bench.add_argument("--runs", type=_positive_int, default=3, help="runs of every timing")
     return parser
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """Refuses an --out that is a file, or a directory with something in it, unless forced."""
+    from vae.checkpoint import CONFIG_FILE
+
+    if out.exists() and not out.is_dir():
+        raise VAEError(f"{out} exists and is not a directory")
+    if force or not out.is_dir() or not any(out.iterdir()):
+        return
+    what = "holds a run" if (out / CONFIG_FILE).is_file() else "is not empty"
+    raise VAEError(f"{out} already {what}; pass --force to replace it")
 
 
 def _train(args: argparse.Namespace) -> None:
     from vae.checkpoint import save_run
     from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
     from vae.data import load_dataset
-    from vae.train import resolve_device, train
+    from vae.train import check_precision, resolve_device, train
 
-    try:
-        model_config = ModelConfig(
+    _check_out(args.out, args.force)
+    config = RunConfig(
+        ModelConfig(
             kind=args.model,
             hidden_sizes=args.hidden,
             latent_dim=args.latent_dim,
             likelihood=args.likelihood,
             noise_sigma=args.noise_sigma,
-        )
-    except ValueError as e:
-        raise VAEError(str(e)) from None
-    config = RunConfig(
-        model_config,
+        ),
         DataConfig(args.dataset, args.binarize),
-        TrainConfig(args.epochs, args.batch_size, args.lr, args.beta, args.seed),
+        TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            beta=args.beta,
+            seed=args.seed,
+            precision=args.precision,
+        ),
     )
     device = resolve_device(args.device)
+    check_precision(config.train.precision, device)
     dataset = load_dataset(args.dataset, args.data_dir)
     model, history = train(config, dataset, device)
-    save_run(args.out, model, config, history, dataset.fingerprint)
+    try:
+        save_run(args.out, model, config, history, dataset.fingerprint)
+    except OSError as e:
+        raise VAEError(f"could not save {args.out}: {e.strerror or e}; nothing was saved") from None
     last = history[-1]
     print(
         f"{args.out}: {args.model} trained {args.epochs} epochs on {args.dataset} "
@@ -182,7 +226,7 @@ def _data(args: argparse.Namespace) -> None:
 def _bench(args: argparse.Namespace) -> None:
     from vae.bench import run
 
-    print(run(args.dataset, args.epochs, args.data_dir))
+    print(run(args.dataset, args.epochs, args.data_dir, args.runs))
 
 
 def main(argv: list[str] | None = None) -> int:
