@@ -1,5 +1,6 @@
 """The built site in a real browser: a local server, headless Chromium, and
-`python -m vae page-weight`, which reports the bytes each page transfers.
+`python -m vae page-weight`, which reports the bytes each page transfers on its
+first load, and what each model of the live explorer adds when a reader chooses it.
 
 Playwright for Python drives Debian's Chromium (/usr/bin/chromium); nothing is
 downloaded. The site is served from 127.0.0.1 only.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,14 +101,64 @@ def _body_size(request) -> int:
         return 0
 
 
+EXPLORER_PAGE = "explorer/"
+EXPLORER_INDEX = "figures/explorer/explorer.json"
+
+
+def explorer_costs(site: Path, base: str, browser) -> list[tuple[str, int, int, bool]]:
+    """(model, requests, bytes, default) for what loading each explorer model adds.
+
+    Opens the explorer page, then asks it to load each model in turn, decoder and
+    encoder (`window.vaeExplorer.load`), counting the requests each one makes. The
+    default model's decoder is part of the page's first load, so only its encoder
+    is counted here. Empty when the site has no explorer.
+    """
+    index = site / EXPLORER_INDEX
+    if not index.is_file():
+        return []
+    spec = json.loads(index.read_text())
+    names = [m["name"] for m in spec["models"]]
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(base + EXPLORER_PAGE, wait_until="networkidle")
+    page.evaluate("window.vaeExplorer.ready")
+    rows = []
+    for name in names:
+        sizes: list[int] = []
+
+        def record(request, sizes=sizes) -> None:
+            sizes.append(_body_size(request))
+
+        page.on("requestfinished", record)
+        page.evaluate("name => window.vaeExplorer.load(name)", name)
+        page.wait_for_timeout(500)  # the last "requestfinished" events may trail the promise
+        page.remove_listener("requestfinished", record)
+        rows.append((name, len(sizes), sum(sizes), name == spec["default"]))
+    context.close()
+    return rows
+
+
 def report(site: Path, base: str | None = None, browser=None) -> tuple[str, bool]:
-    """The page-weight table as text, and whether every page is within the limit."""
+    """The page-weight table as text, and whether every page is within the limit.
+
+    The first load of every page, then what each explorer model costs when chosen.
+    """
+    if base is None or browser is None:
+        with serve(site) as base, chromium() as browser:
+            return report(site, base, browser)
     rows = page_weights(site, base, browser)
     width = max(len(r[0]) for r in rows)
-    lines = [f"{'page':<{width}}  requests  bytes      within {PAGE_LIMIT_BYTES:,}"]
+    lines = [f"{'first load of':<{width}}  requests  bytes      within {PAGE_LIMIT_BYTES:,}"]
     ok = True
     for url, count, size in rows:
         fits = size <= PAGE_LIMIT_BYTES
         ok &= fits
         lines.append(f"{url:<{width}}  {count:>8}  {size:>9,}  {'yes' if fits else 'NO'}")
+    costs = explorer_costs(site, base, browser)
+    if costs:
+        lines += ["", f"{EXPLORER_PAGE} models, loaded when chosen (beyond the first load):"]
+        name_width = max(len(c[0]) for c in costs)
+        for name, count, size, default in costs:
+            note = "  (the encoder: its decoder is in the first load)" if default else ""
+            lines.append(f"  {name:<{name_width}}  {count:>2} requests  {size:>9,} bytes{note}")
     return "\n".join(lines), ok

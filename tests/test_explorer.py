@@ -1,0 +1,575 @@
+"""The live explorer in headless Chromium, checked against Python on the same weights.
+
+Parity: for several test digits, the page's log p(x) equals a numerical
+integration in Python (float64, on the float16 weights the page downloads) within
+0.05 nats, its posterior mode lies within one fine-grid cell of Python's, and its
+ELBO equals the analytic KL plus the reconstruction term for the same eps. The
+reference integration is `vae.exact.log_marginal` where the package has it, and
+this file's own uniform-grid integration in any case.
+
+Interaction: synthetic strokes on the pad bring contours and consistent numbers
+within the time limit (printed); the model switch loads the other models only when
+chosen and uses them; the keyboard alone drives it and the live region announces
+the numbers; it works on a phone-sized screen, at 200 % zoom, and in dark mode.
+"""
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vae import objectives
+from vae.site import browser
+
+from .conftest import REPO, open_page
+
+SCREENSHOTS = Path(os.environ.get("VAE_SCREENSHOTS", REPO / ".cache" / "screenshots"))
+
+pytestmark = pytest.mark.slow
+
+MODELS = ("ae-2d", "noisy-ae-2d", "vae-2d")
+PARITY_DIGITS = (0, 57, 123, 260, 391, 444)  # test digits, by index
+LOG_PX_TOLERANCE = 0.05  # nats
+TIME_LIMIT_MS = 500  # posterior, log p(x) and readouts for one drawing
+REFERENCE_STEP = 0.02  # the Python grid's cell side around the posterior
+REFERENCE_COARSE_STEP = 0.1  # ... and everywhere else
+
+
+def explorer_dir(site):
+    return site / "site" / "figures" / "explorer"
+
+
+def index(site):
+    return json.loads((explorer_dir(site) / "explorer.json").read_text())
+
+
+def exported_weights(site, name):
+    """The float16 arrays the page downloads for model `name`, as float64 tensors."""
+    directory = explorer_dir(site)
+    spec = json.loads((directory / f"{name}.json").read_text())
+    t = {}
+    for part in spec["parts"].values():
+        raw = (directory / part["file"]).read_bytes()
+        for entry in part["tensors"]:
+            count = int(np.prod(entry["shape"]))
+            values = np.frombuffer(raw, "<f2", count, entry["offset"]).astype(np.float64)
+            t[entry["name"]] = torch.from_numpy(values.reshape(entry["shape"]))
+    return spec, t
+
+
+def exported_digits(site):
+    """The binarized test digits the page shows, (N, 784) float64."""
+    raw = (explorer_dir(site) / "test-digits.bin").read_bytes()
+    bits = np.unpackbits(np.frombuffer(raw, np.uint8)).reshape(index(site)["digits"]["count"], -1)
+    return torch.from_numpy(bits.astype(np.float64))
+
+
+def logits(t, z):
+    """Decoder logits for codes z (G, 2): (G, 784)."""
+    h = torch.relu(z @ t["decoder.body.0.weight"].T + t["decoder.body.0.bias"])
+    return h @ t["decoder.output.weight"].T + t["decoder.output.bias"]
+
+
+def encoder_params(t, x, spec):
+    """(mu, logvar) of q(z|x) for images x (B, 784); logvar None for the autoencoder."""
+    h = torch.relu(x @ t["encoder.body.0.weight"].T + t["encoder.body.0.bias"])
+    mu = h @ t["encoder.mean.weight"].T + t["encoder.mean.bias"]
+    if "encoder.logvar.weight" in t:
+        logvar = h @ t["encoder.logvar.weight"].T + t["encoder.logvar.bias"]
+        return mu, logvar.clamp(-spec["logvar_limit"], spec["logvar_limit"])
+    if spec["noise_sigma"]:
+        return mu, torch.full_like(mu, 2 * math.log(spec["noise_sigma"]))
+    return mu, None
+
+
+def fast_log_joint(t, x, z, chunk=8192):
+    """log p(x_b | z_g) + log N(z_g; 0, I) for images x (B, 784), codes z (G, 2): (G, B).
+
+    As x . l - sum softplus(l): one decoder pass serves every image.
+    """
+    out = []
+    for part in z.split(chunk):
+        out_logits = logits(t, part)
+        out.append(
+            out_logits @ x.T
+            - torch.nn.functional.softplus(out_logits).sum(1, keepdim=True)
+            + objectives.standard_normal_log_density(part)[:, None]
+        )
+    return torch.cat(out)
+
+
+def log_joint(t, x, z, chunk=4096):
+    """log p(x | z_g) + log N(z_g; 0, I) for one image x (784,), codes z (G, 2): (G,).
+
+    Through the library's Bernoulli log-likelihood, pixel by pixel.
+    """
+    out = []
+    for part in z.split(chunk):
+        log_px_given_z = objectives.bernoulli_log_likelihood(
+            x.expand(len(part), -1), logits(t, part)
+        )
+        out.append(log_px_given_z + objectives.standard_normal_log_density(part))
+    return torch.cat(out)
+
+
+def square_grid(lo0, hi0, lo1, hi1, step):
+    a = torch.arange(lo0, hi0 + step / 2, step, dtype=torch.float64)
+    b = torch.arange(lo1, hi1 + step / 2, step, dtype=torch.float64)
+    return torch.cartesian_prod(a, b)
+
+
+def reference_posterior(t, x, extent):
+    """log p(x) and the posterior's mode for each image, by the midpoint rule.
+
+    A uniform grid of cells REFERENCE_COARSE_STEP wide over [-extent, extent]^2
+    finds where log p(x, z) is within 30 nats of its largest value; a uniform grid
+    of cells REFERENCE_STEP wide over that box (plus a margin) integrates. Mass
+    outside the box is below e^-30 of the peak per coarse cell. Deliberately
+    simple: no adaptivity, no caching, no stepping.
+    """
+    coarse_z = square_grid(-extent, extent, -extent, extent, REFERENCE_COARSE_STEP)
+    coarse = fast_log_joint(t, x, coarse_z)
+    results = []
+    for b in range(len(x)):
+        near = coarse_z[coarse[:, b] >= coarse[:, b].max() - 30]
+        lo = near.min(0).values - 2 * REFERENCE_COARSE_STEP
+        hi = near.max(0).values + 2 * REFERENCE_COARSE_STEP
+        z = square_grid(lo[0], hi[0], lo[1], hi[1], REFERENCE_STEP)
+        lj = log_joint(t, x[b], z)
+        log_px = torch.logsumexp(lj, 0) + 2 * math.log(REFERENCE_STEP)
+        results.append((float(log_px), z[lj.argmax()].numpy()))
+    return results
+
+
+def trained_run(site, name):
+    """The trained model of experiment `name` that the explorer's export was made from."""
+    from vae.checkpoint import load_run
+    from vae.site.store import ModelStore
+
+    [manifest] = (site / "cache").glob("*/figures/explorer/_manifest.json")
+    key = json.loads(manifest.read_text())["models"][name]
+    return load_run(ModelStore(site / "cache" / "models", "quick", site / "vae").path(name, key))
+
+
+def library_log_marginal(site, name, t, x):
+    """`vae.exact.log_marginal` on a model holding the page's weights; None without it."""
+    try:
+        from vae import exact
+    except ImportError:
+        return None
+    model = trained_run(site, name).model.double()
+    state = model.state_dict()
+    state.update({k: v.to(state[k].dtype) for k, v in t.items()})
+    model.load_state_dict(state)
+    return exact.log_marginal(model, x.view(-1, 28, 28)).numpy()
+
+
+def draw(page, strokes):
+    """Draws polylines on the pad; each stroke is a list of (u, v) in [0, 1]^2."""
+    page.locator(".vx-pad").scroll_into_view_if_needed()
+    pad = page.locator(".vx-pad").bounding_box()
+    for stroke in strokes:
+        (u, v), rest = stroke[0], stroke[1:]
+        page.mouse.move(pad["x"] + u * pad["width"], pad["y"] + v * pad["height"])
+        page.mouse.down()
+        for u, v in rest:
+            page.mouse.move(pad["x"] + u * pad["width"], pad["y"] + v * pad["height"], steps=4)
+        page.mouse.up()
+
+
+SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]]
+ONE = [[(0.5, 0.15), (0.5, 0.85)]]
+ZERO = [[(0.5, 0.15), (0.72, 0.3), (0.75, 0.6), (0.5, 0.85), (0.28, 0.6), (0.3, 0.3), (0.5, 0.15)]]
+FOUR = [[(0.35, 0.15), (0.3, 0.55), (0.72, 0.55)], [(0.62, 0.3), (0.62, 0.88)]]
+
+LATEST = "window.vaeExplorer.last"
+SHOWING = "name => window.vaeExplorer.last && window.vaeExplorer.last.name === name"
+SETTLED = "document.querySelector('.vae-explorer').dataset.busy === 'false'"
+
+
+def settle(page):
+    page.wait_for_function(SETTLED)
+    return page.evaluate(LATEST)
+
+
+def readout(page):
+    return page.locator(".vx-readout").inner_text()
+
+
+def values(page):
+    """The readout's numbers by key, from the data the page shows."""
+    return page.evaluate(
+        "Object.fromEntries(Array.from(document.querySelectorAll('.vx-readout dd[data-value]'))"
+        ".map(d => [d.dataset.key, Number(d.dataset.value)]))"
+    )
+
+
+# -- the exported weights --------------------------------------------------------
+
+
+def test_the_browser_decoder_matches_python_on_the_exported_weights(site, served):
+    base, chromium = served
+    page, problems = open_page(chromium, base + "explorer/")
+    page.evaluate("window.vaeExplorer.ready")
+    worst = 0.0
+    for name in MODELS:
+        page.evaluate("name => window.vaeExplorer.select(name)", name)
+        _, t = exported_weights(site, name)
+        for z in ([0.0, 0.0], [1.5, -0.7], [-2.2, 2.9], [3.5, 3.5]):
+            in_browser = np.array(page.evaluate("z => window.vaeExplorer.decode(z)", z))
+            expected = torch.sigmoid(logits(t, torch.tensor([z], dtype=torch.float64)))[0]
+            worst = max(worst, float(np.abs(in_browser - expected.numpy()).max()))
+    assert worst <= 1e-6
+    assert problems == []
+
+
+def test_half_precision_moves_no_pixel_by_more_than_2_percent(site):
+    axis = torch.linspace(-4, 4, 21, dtype=torch.float64)
+    z = torch.cartesian_prod(axis, axis)
+    for name in MODELS:
+        state = trained_run(site, name).model.state_dict()
+        full = {k: v.double() for k, v in state.items()}
+        _, half = exported_weights(site, name)
+        change = (torch.sigmoid(logits(full, z)) - torch.sigmoid(logits(half, z))).abs().max()
+        assert change <= 0.02, name
+
+
+def test_the_page_and_the_exported_test_digits_agree(site, served):
+    base, chromium = served
+    page, problems = open_page(chromium, base + "explorer/")
+    page.evaluate("window.vaeExplorer.ready")
+    x = exported_digits(site)
+    spec, t = exported_weights(site, "vae-2d")
+    mu, _ = encoder_params(t, x, spec)
+    assert np.abs(np.array(spec["points"]) - mu.numpy()).max() <= 1e-3  # rounded to 3 places
+    for i in (0, 250, 499):
+        assert page.evaluate("i => window.vaeExplorer.digit(i)", i) == x[i].int().tolist()
+    assert problems == []
+
+
+# -- parity with Python ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["vae-2d", "noisy-ae-2d"])
+def test_log_px_and_the_mode_match_a_python_integration(site, served, name):
+    base, chromium = served
+    page, problems = open_page(chromium, base + "explorer/")
+    page.evaluate("window.vaeExplorer.ready")
+    page.evaluate("name => window.vaeExplorer.select(name)", name)
+    _, t = exported_weights(site, name)
+    x = exported_digits(site)[list(PARITY_DIGITS)]
+    extent = index(site)["grid"]["extent"]
+    reference = reference_posterior(t, x, extent)
+    library = library_log_marginal(site, name, t, x)
+    print(f"\n{name}: digit, log p(x) page / Python / vae.exact, mode page / Python, page step")
+    for k, digit in enumerate(PARITY_DIGITS):
+        result = page.evaluate("i => window.vaeExplorer.pick(i)", digit)
+        log_px, mode = reference[k]
+        post = result["posterior"]
+        also = f"{library[k]:.3f}" if library is not None else "-"
+        print(
+            f"  {digit:>3}  {result['logpx']:.3f} / {log_px:.3f} / {also}"
+            f"  ({post['mode'][0]:.3f}, {post['mode'][1]:.3f}) / ({mode[0]:.3f}, {mode[1]:.3f})"
+            f"  {post['step']:.4f}"
+        )
+        assert result["logpx"] == pytest.approx(log_px, abs=LOG_PX_TOLERANCE)
+        if library is not None:
+            assert result["logpx"] == pytest.approx(library[k], abs=LOG_PX_TOLERANCE)
+        # Within one of the page's finest cells, give or take half a cell of Python's.
+        assert np.abs(np.array(post["mode"]) - mode).max() <= post["step"] + REFERENCE_STEP / 2
+        assert values(page)["logpx"] == pytest.approx(result["logpx"], abs=1e-9)
+    assert problems == []
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_elbo_is_the_analytic_kl_plus_the_reconstruction_for_the_same_eps(site, served, name):
+    base, chromium = served
+    page, problems = open_page(chromium, base + "explorer/")
+    page.evaluate("window.vaeExplorer.ready")
+    page.evaluate("name => window.vaeExplorer.select(name)", name)
+    spec, t = exported_weights(site, name)
+    eps = torch.tensor(index(site)["elbo_eps"], dtype=torch.float64)
+    x = exported_digits(site)
+    for digit in PARITY_DIGITS[:3]:
+        result = page.evaluate("i => window.vaeExplorer.pick(i)", digit)
+        mu, logvar = encoder_params(t, x[digit : digit + 1], spec)
+        assert result["mu"] == pytest.approx(mu[0].tolist(), abs=1e-9)
+        if logvar is None:  # the autoencoder: its code is a point
+            expected = objectives.bernoulli_log_likelihood(x[digit : digit + 1], logits(t, mu))
+            assert result["reconstruction"] == pytest.approx(float(expected), abs=1e-6)
+            assert "elbo" not in result and "logpx" not in result
+            continue
+        z = mu + torch.exp(0.5 * logvar) * eps  # (S, 2): the page's codes
+        reconstruction = objectives.bernoulli_log_likelihood(
+            x[digit].expand(len(z), -1), logits(t, z)
+        ).mean()
+        kl = objectives.gaussian_kl(mu, logvar)[0]
+        assert result["kl"] == pytest.approx(float(kl), abs=1e-6)
+        assert result["reconstruction"] == pytest.approx(float(reconstruction), abs=1e-6)
+        assert result["elbo"] == pytest.approx(float(reconstruction - kl), abs=1e-6)
+        shown = values(page)
+        assert shown["elbo"] == pytest.approx(result["elbo"], abs=1e-9)
+        assert shown["gap"] == pytest.approx(result["logpx"] - result["elbo"], abs=1e-9)
+    assert problems == []
+
+
+# -- drawing, timing, models ------------------------------------------------------
+
+
+def test_drawing_a_digit_shows_its_posterior_within_the_time_limit(site, served):
+    base, chromium = served
+    page, problems = open_page(chromium, base + "explorer/")
+    page.evaluate("window.vaeExplorer.ready")
+    timings = []
+    for name, strokes in (("seven", SEVEN), ("one", ONE), ("zero", ZERO), ("four", FOUR)):
+        page.locator(".vx-clear").click()
+        draw(page, strokes)
+        result = settle(page)
+        post = result["posterior"]
+        # Contours: segments at every level, and the close-up drawn.
+        assert all(len(c) > 0 for c in post["contours"]), name
+        shown = values(page)
+        for key in ("logpx", "elbo", "reconstruction", "kl", "gap"):
+            assert math.isfinite(shown[key]), (name, key)
+        assert shown["elbo"] <= shown["logpx"], name
+        assert shown["elbo"] == pytest.approx(shown["reconstruction"] - shown["kl"], abs=1e-9)
+        assert re.search(r"\d+ ms", page.locator(".vx-details").inner_text())
+        timings.append((name, result["ms"], result["roundTripMs"], post))
+    for digit in PARITY_DIGITS[:4]:
+        result = page.evaluate("i => window.vaeExplorer.pick(i)", digit)
+        timings.append(
+            (f"test digit {digit}", result["ms"], result["roundTripMs"], result["posterior"])
+        )
+    print("\nexplorer, vae-2d: ms per drawing in the worker / round trip; grid")
+    for what, ms, trip, post in timings:
+        print(
+            f"  {what:<14} {ms:6.1f} / {trip:6.1f} ms  finest step {post['step']:.4f},"
+            f" {post['points']} cells, {post['computed']} new"
+        )
+    # The first drawing also waited for the encoder to download; the limit is
+    # on the computation, from the request to the result.
+    assert max(trip for _, _, trip, _ in timings) <= TIME_LIMIT_MS
+    assert problems == []
+
+
+def test_the_model_switch_loads_each_model_when_chosen_and_uses_it(served):
+    base, chromium = served
+    page, problems = open_page(chromium, base + "explorer/")
+    requested = []
+    page.on("request", lambda r: requested.append(r.url.rsplit("/", 1)[-1]))
+    page.evaluate("window.vaeExplorer.ready")
+    assert not any(u.startswith(("ae-2d", "noisy-ae-2d")) for u in requested)
+    draw(page, SEVEN)
+    vae = settle(page)
+    assert "vae-2d-encoder.bin" in requested
+
+    page.locator("input[value='noisy-ae-2d']").check()
+    page.wait_for_function(SHOWING, arg="noisy-ae-2d")
+    noisy = settle(page)
+    assert {"noisy-ae-2d-decoder.bin", "noisy-ae-2d-encoder.bin"} <= set(requested)
+    sigma = math.exp(0.5 * noisy["logvar"][0])
+    assert sigma == pytest.approx(index_from_page(page, "noisy-ae-2d")["noise_sigma"], rel=1e-9)
+    assert noisy["logpx"] != vae["logpx"] and noisy["elbo"] <= noisy["logpx"]
+    assert "Noisy autoencoder" in readout(page)
+
+    page.locator("input[value='ae-2d']").check()
+    page.wait_for_function(SHOWING, arg="ae-2d")
+    ae = settle(page)
+    assert {"ae-2d-decoder.bin", "ae-2d-encoder.bin"} <= set(requested)
+    assert "posterior" not in ae and math.isfinite(ae["reconstruction"])
+    text = readout(page)
+    assert "does not apply" in text and "log p(x)" in text
+    assert page.locator(".vx-sample").is_disabled()
+    assert problems == []
+
+
+def index_from_page(page, name):
+    return page.evaluate(
+        "name => fetch(`../figures/explorer/${name}.json`).then(r => r.json())", name
+    )
+
+
+def test_samples_from_q_appear_on_the_map_with_their_images(served):
+    base, chromium = served
+    page, problems = open_page(chromium, base + "explorer/")
+    page.evaluate("window.vaeExplorer.ready")
+    page.evaluate("window.vaeExplorer.pick(7)")
+    closeup = "document.querySelector('.vx-closeup').toDataURL()"
+    before = page.evaluate(closeup)
+    page.locator(".vx-sample").click()
+    assert page.locator(".vx-samples canvas").count() == 6
+    assert page.evaluate(closeup) != before
+    assert "codes drawn from q" in page.locator("#vx-closeup-caption").inner_text()
+    assert problems == []
+
+
+# -- pointer, touch, keyboard ------------------------------------------------------
+
+
+def test_pointer_and_keys_move_the_code_and_redraw_the_digit(served):
+    base, chromium = served
+    page, problems = open_page(chromium, base + "explorer/")
+    page.evaluate("window.vaeExplorer.ready")
+    page.locator(".vx-map").scroll_into_view_if_needed()
+    box = page.locator(".vx-map").bounding_box()
+    digit = "document.querySelector('.vx-digit').toDataURL()"
+    z = "document.querySelector('.vae-explorer').dataset.z"
+    page.mouse.move(box["x"] + 0.25 * box["width"], box["y"] + 0.3 * box["height"])
+    first_digit, first_z = page.evaluate(digit), page.evaluate(z)
+    page.mouse.move(box["x"] + 0.75 * box["width"], box["y"] + 0.7 * box["height"])
+    assert page.evaluate(z) != first_z
+    assert page.evaluate(digit) != first_digit
+    page.focus(".vx-map")
+    before = [float(v) for v in page.evaluate(z).split(",")]
+    page.keyboard.press("ArrowRight")
+    after = [float(v) for v in page.evaluate(z).split(",")]
+    assert after[0] == pytest.approx(before[0] + 0.1) and after[1] == pytest.approx(before[1])
+    assert problems == []
+
+
+def test_a_click_on_the_map_picks_the_nearest_test_digit(site, served):
+    base, chromium = served
+    page, problems = open_page(chromium, base + "explorer/")
+    page.evaluate("window.vaeExplorer.ready")
+    spec = json.loads((explorer_dir(site) / "vae-2d.json").read_text())
+    target = 123
+    page.locator(".vx-map").scroll_into_view_if_needed()
+    x, y = page.evaluate("z => window.vaeExplorer.where(z)", spec["points"][target])
+    page.mouse.click(x, y)
+    settle(page)
+    nearest = page.evaluate("window.vaeExplorer.last")
+    assert nearest["mu"] == pytest.approx(spec["points"][target], abs=2e-3)
+    assert "test digit" in readout(page)
+    assert problems == []
+
+
+def test_keyboard_alone_drives_the_explorer_and_the_readout_is_announced(served):
+    base, chromium = served
+    page, problems = open_page(chromium, base + "explorer/")
+    page.evaluate("window.vaeExplorer.ready")
+    live = page.locator(".vae-explorer [aria-live=polite]")
+    assert live.count() == 1
+
+    def tab_to(selector, back=False, limit=120):
+        for _ in range(limit):
+            page.keyboard.press("Shift+Tab" if back else "Tab")
+            if page.evaluate(f"document.activeElement.matches({json.dumps(selector)})"):
+                return
+        raise AssertionError(f"the keyboard never reached {selector}")
+
+    tab_to(".vx-map")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowUp")
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.vaeExplorer.last !== null")
+    settle(page)
+    announced = live.inner_text()
+    print("\nannounced:", " ".join(announced.split()))
+    assert "VAE, test digit" in announced
+    assert re.search(r"log p\(x\), from the grid\s+\u2212?\d+\.\d\d nats", announced)
+
+    tab_to("input[name=vx-model]", back=True)
+    assert page.evaluate("document.activeElement.value") == "vae-2d"
+    page.keyboard.press("ArrowUp")  # the radio before: the noisy autoencoder
+    page.wait_for_function(SHOWING, arg="noisy-ae-2d")
+    settle(page)
+    assert live.inner_text().startswith("Noisy autoencoder, test digit")
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function(SHOWING, arg="ae-2d")
+    settle(page)
+    assert "does not apply" in live.inner_text()
+
+    tab_to(".vx-clear")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "document.querySelector('.vx-readout').innerText.includes('draw a digit on the pad')"
+    )
+    for control in page.locator(".vae-explorer button, .vae-explorer input").all():
+        labelled = "e => e.tagName === 'INPUT' ? e.labels.length > 0 : e.innerText.trim() !== ''"
+        assert control.evaluate(labelled)
+    assert problems == []
+
+
+def test_a_tap_on_a_touch_screen_chooses_a_code(served):
+    base, chromium = served
+    page, problems = open_page(
+        chromium,
+        base + "explorer/",
+        viewport={"width": 400, "height": 800},
+        has_touch=True,
+        is_mobile=True,
+    )
+    page.evaluate("window.vaeExplorer.ready")
+    z = "document.querySelector('.vae-explorer').dataset.z"
+    before = page.evaluate(z)
+    page.locator(".vx-map").scroll_into_view_if_needed()
+    box = page.locator(".vx-map").bounding_box()
+    assert box["width"] <= 400  # the map fits a phone's screen
+    page.touchscreen.tap(box["x"] + 0.8 * box["width"], box["y"] + 0.2 * box["height"])
+    assert page.evaluate(z) != before
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "explorer_phone.png", full_page=True)
+    assert problems == []
+
+
+def test_nothing_scrolls_sideways_on_a_phone_at_200_percent_zoom(served):
+    base, chromium = served
+    # A 360-pixel-wide phone at 200 % zoom lays the page out 180 CSS pixels wide.
+    page, problems = open_page(
+        chromium, base + "explorer/", viewport={"width": 180, "height": 640}, device_scale_factor=2
+    )
+    page.evaluate("window.vaeExplorer.ready")
+    page.evaluate("window.vaeExplorer.pick(3)")
+    settle(page)
+    wide = page.evaluate(
+        "Array.from(document.querySelectorAll('.vae-explorer *'))"
+        ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)"
+        ".map(e => e.tagName + '.' + e.className)"
+    )
+    assert wide == []
+    assert page.evaluate(
+        "document.querySelector('.vae-explorer').scrollWidth"
+        " <= document.querySelector('.vae-explorer').clientWidth"
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "explorer_phone_zoom.png", full_page=True)
+    assert problems == []
+
+
+def test_the_explorer_in_dark_mode(served):
+    base, chromium = served
+    page, problems = open_page(chromium, base + "explorer/", color_scheme="dark")
+    page.evaluate("window.vaeExplorer.ready")
+    assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "slate"
+    page.evaluate("window.vaeExplorer.pick(11)")
+    settle(page)
+    text = page.locator(".vx-readout dd").first.evaluate("e => getComputedStyle(e).color")
+    red, green, blue = (int(v) for v in re.findall(r"\d+", text)[:3])
+    assert min(red, green, blue) > 150  # light text on the dark page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "explorer_dark.png", full_page=True)
+    assert problems == []
+
+
+def test_the_page_weight_report_shows_the_first_load_and_each_model(site, served):
+    costs = browser.explorer_costs(site / "site", *served)
+    rows = {name: (count, size, default) for name, count, size, default in costs}
+    assert set(rows) == set(MODELS)
+    spec = index(site)
+    for entry in spec["models"]:
+        count, size, default = rows[entry["name"]]
+        parts = entry["bytes"]
+        # Each model's weights load only when it is chosen; the default's decoder
+        # is part of the first load.
+        expected = parts["encoder"] if default else parts["decoder"] + parts["encoder"]
+        assert size >= expected, entry["name"]
+    weights = dict((url, size) for url, _, size in browser.page_weights(site / "site", *served))
+    print(f"\nexplorer/ first load {weights['explorer/']:,} bytes; models when chosen:")
+    for name, (count, size, default) in rows.items():
+        print(f"  {name:<12} {count} requests {size:>10,} bytes{' (encoder)' if default else ''}")
+    assert weights["explorer/"] <= browser.PAGE_LIMIT_BYTES
