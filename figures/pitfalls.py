@@ -102,6 +102,7 @@ def make(ctx):
         ax.bar(dims + offset, kl, width, label=rf"$\beta = {beta:g}$")
         active = kl > ACTIVE_NATS
         ctx.number(f"active_{key}", int(active.sum()))
+        ctx.number(f"collapsed_{key}", int((~active).sum()))
         if not active.all():
             ctx.number(f"collapsed_min_{key}", float(kl[~active].min()))
             ctx.number(f"collapsed_max_{key}", float(kl[~active].max()))
