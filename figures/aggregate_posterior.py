@@ -218,7 +218,7 @@ def noise_levels(ctx, dataset, posteriors):
 
 def split_table(ctx, posteriors, generator):
     """For each model: the split of the average KL, holes, the reconstruction term, the ELBO."""
-    elbos = {}
+    elbos, standard_errors = {}, []
     for key, (run, x, mu, logvar) in posteriors.items():
         for quantity, value in elbo_surgery(mu, logvar, SAMPLES_PER_CODE, generator).items():
             ctx.number(f"{key}_{quantity}", value)
@@ -236,6 +236,8 @@ def split_table(ctx, posteriors, generator):
             mean, se = mean_and_se(values)
             ctx.number(f"{key}_{quantity}", mean)
             ctx.number(f"{key}_{quantity}_se", se)
+            standard_errors.append(se)
+    ctx.number("largest_se", max(standard_errors))
     # The models are scored on the same digits: their difference is measured far
     # more precisely than either score, so it gets a standard error of its own.
     for key, values in elbos.items():
@@ -268,6 +270,8 @@ def vae_against_prior(ctx, dataset, vae, generator):
         ctx.number(f"{rank}_prior_share", float(prior_share[c]))
         ctx.number(f"{rank}_prior_share_se", float(prior_share_se[c]))
         ctx.number(f"{rank}_data_share", float(data_share[c]))
+        outside = mu[labels == int(c)].square().sum(dim=1) > 4.0  # beyond the 2-sigma circle
+        ctx.number(f"{rank}_outside_2sigma", float(outside.double().mean()))
     inside = (mu.square().sum(dim=1) <= 4.0).double().mean()
     ctx.number("means_inside_2sigma", float(inside))
     ctx.number("prior_inside_2sigma", 1 - math.exp(-2.0))  # chi-square, 2 dof, radius 2

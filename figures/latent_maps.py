@@ -50,6 +50,7 @@ def make(ctx):
     for name in SINGLE:
         mu, _ = posteriors[name]
         fig, ax = plotting.figure(figsize=(5.0, 5.6))
+        fig.get_layout_engine().set(h_pad=0.1)  # room for the title above a square map
         plotting.latent_scatter(ax, mu, labels, TITLES[name], plotting.map_limit(mu, quantile=1))
         plotting.prior_circles(ax)
         plotting.class_legend(fig, dataset.class_names)

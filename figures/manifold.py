@@ -62,8 +62,10 @@ def make(ctx):
     for side, axis in (("top", "x"), ("right", "y")):
         secondary = (ax.secondary_xaxis if axis == "x" else ax.secondary_yaxis)(side)
         secondary_axis = secondary.xaxis if axis == "x" else secondary.yaxis
-        secondary_axis.set_major_locator(FixedLocator(ticks))
-        secondary_axis.set_ticklabels([percent(p) for p in phi(ticks)])
+        # The edge's quantiles would crowd their neighbours' labels: only the inner ticks.
+        inner = ticks[np.abs(ticks) < half]
+        secondary_axis.set_major_locator(FixedLocator(inner))
+        secondary_axis.set_ticklabels([percent(p) for p in phi(inner)])
         label = rf"prior quantile $\Phi(z_{1 if axis == 'x' else 2})$"
         (secondary.set_xlabel if axis == "x" else secondary.set_ylabel)(label)
     ax.spines[["top", "right"]].set_visible(True)
