@@ -99,7 +99,7 @@ def test_bf16_on_a_cpu_without_it_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(train, "supports_bf16", lambda device: False)
     assert main(["train", *SMALL, "--precision", "bf16", "--out", str(tmp_path / "r")]) == 2
     assert capsys.readouterr().err == (
-        "error: precision bf16: this cpu has no native bfloat16 matrix products; train in fp32\n"
+        "error: precision bf16: this cpu has no bfloat16 matrix products; train in fp32\n"
     )
 
 

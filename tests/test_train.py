@@ -246,11 +246,11 @@ def test_run_config_round_trip():
 
 def test_bf16_where_the_cpu_lacks_it_is_a_clear_error(dataset, monkeypatch):
     monkeypatch.setattr(train_module, "supports_bf16", lambda device: False)
-    with pytest.raises(VAEError, match="no native bfloat16 matrix products; train in fp32"):
+    with pytest.raises(VAEError, match="no bfloat16 matrix products; train in fp32"):
         train(config(epochs=1, precision="bf16"), dataset, progress=False)
 
 
-@pytest.mark.skipif(not supports_bf16("cpu"), reason="this CPU has no native bf16")
+@pytest.mark.skipif(not supports_bf16("cpu"), reason="no bf16 on this CPU")
 def test_bf16_runs_the_products_in_bf16_and_matches_fp32(dataset, monkeypatch):
     """The linear layers see bfloat16 during training, not during evaluation; the
     test ELBO after two epochs is close to the float32 run's."""

@@ -11,7 +11,7 @@ the median over the runs and their range.
 
 The trainers:
 
-- `vae.train` in float32, and in bfloat16 where the CPU multiplies it natively;
+- `vae.train` in float32, and in bfloat16 where torch has it on the CPU;
 - the example's model, loss and loop, fed batches sliced from one resident
   tensor: the same loop over in-memory tensors;
 - the same loop fed by the example's `DataLoader`: a per-example dataset whose
@@ -312,5 +312,5 @@ def run(dataset_name: str, epochs: int, data_dir: str | None = None, runs: int =
         f"Speed-up: against '{LOADER}'. Test loss: -ELBO per test image, nats.",
     ]
     if not supports_bf16("cpu"):
-        lines.append("This CPU has no native bfloat16 matrix products: no bf16 row.")
+        lines.append("This CPU has no bfloat16 matrix products: no bf16 row.")
     return "\n".join(lines)

@@ -58,7 +58,8 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def supports_bf16(device: torch.device | str) -> bool:
-    """Whether `device` multiplies bfloat16 matrices natively (AVX-512 BF16 or AMX on a CPU)."""
+    """Whether torch multiplies bfloat16 matrices on `device`: a GPU with bfloat16, or a
+    CPU that oneDNN supports for it (x86 with AVX-512, Arm with its BF16 extension)."""
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
@@ -72,8 +73,7 @@ def check_precision(precision: Precision, device: torch.device) -> None:
     """Raises VAEError when `device` cannot train at `precision`."""
     if precision == "bf16" and not supports_bf16(device):
         raise VAEError(
-            f"precision bf16: this {device.type} has no native bfloat16 matrix products; "
-            "train in fp32"
+            f"precision bf16: this {device.type} has no bfloat16 matrix products; train in fp32"
         )
 
 
@@ -81,7 +81,7 @@ def autocast(precision: Precision, device: torch.device) -> contextlib.AbstractC
     """The context the forward pass runs in: bfloat16 matrix products, or nothing.
 
     Raises:
-        VAEError: bf16 was asked for on a device without native bfloat16 products.
+        VAEError: bf16 was asked for on a device without bfloat16 matrix products.
     """
     check_precision(precision, device)
     if precision == "fp32":
