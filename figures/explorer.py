@@ -193,8 +193,8 @@ def make(ctx):
             {"name": name, "label": LABELS[name], "kind": config.kind, "file": f"{name}.json"}
             | {"bytes": sizes}
         )
-        ctx.number(f"{key}_decoder_kib", sizes["decoder"] / 1024)
-        ctx.number(f"{key}_encoder_kib", sizes["encoder"] / 1024)
+        ctx.number(f"{key}_decoder_mb", sizes["decoder"] / 1e6)
+        ctx.number(f"{key}_encoder_mb", sizes["encoder"] / 1e6)
         if config.kind == "vae":
             ctx.number(f"{key}_median_sigma", float(np.median(np.exp(0.5 * logvar))))
             check = slice(None, None, len(x) // DESIGN_CHECK_DIGITS)
@@ -238,6 +238,7 @@ def make(ctx):
     ctx.number("refine", REFINE)
     ctx.number("levels", LEVELS)
     ctx.number("fine_step", COARSE_STEP / REFINE**LEVELS)
+    ctx.number("uniform_fine_points", int(2 * EXTENT / COARSE_STEP * REFINE**LEVELS + 1) ** 2)
     ctx.number("tail_mass", TAIL_MASS)
     ctx.number("std_cells", STD_CELLS)
     shares = [f"{100 * m:g} %" for m in CONTOUR_MASSES]
@@ -246,5 +247,5 @@ def make(ctx):
     ctx.number("elbo_rings", ELBO_RINGS)
     ctx.number("elbo_directions", ELBO_DIRECTIONS)
     ctx.number("ink_threshold", INK_THRESHOLD)
-    ctx.number("digits_kib", digits.nbytes / 1024)
+    ctx.number("digits_mb", digits.nbytes / 1e6)
     ctx.number("test_digits", len(x))

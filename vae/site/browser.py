@@ -160,5 +160,6 @@ def report(site: Path, base: str | None = None, browser=None) -> tuple[str, bool
         name_width = max(len(c[0]) for c in costs)
         for name, count, size, default in costs:
             note = "  (the encoder: its decoder is in the first load)" if default else ""
-            lines.append(f"  {name:<{name_width}}  {count:>2} requests  {size:>9,} bytes{note}")
+            requests = f"{count} request{'' if count == 1 else 's'}"
+            lines.append(f"  {name:<{name_width}}  {requests:>11}  {size:>9,} bytes{note}")
     return "\n".join(lines), ok
