@@ -1,6 +1,6 @@
 """Exports the three 2-D models of part 1 for the live explorer page.
 
-The explorer (docs/javascripts/explorer.js, explorer-worker.js) runs the
+The explorer (docs/javascripts/explorer-ui.js, explorer-worker.js) runs the
 encoders and decoders in the browser, so it needs their weights: for each model
 they are written as float16, little-endian, one array after another, decoder
 and encoder in separate files, with a JSON index of names, shapes and offsets.
@@ -9,7 +9,7 @@ digit is first drawn or picked. Because the weights come from the same trained
 models as every other figure, the explorer cannot drift.
 
 `explorer.json`, which the page loads first, holds what every model shares: the
-test digits' classes, the integration grid, the noise draws of the ELBO, and
+test digits' classes, the integration grid, the fixed eps of the ELBO, and
 what each model costs to load. The test digits themselves, binarized as the
 models see them, are one bit per pixel in `test-digits.bin`.
 
