@@ -94,6 +94,12 @@ OVERFLOW = """(allowed) => {
   const describe = (e) =>
     e.tagName.toLowerCase() + (e.className && e.className.baseVal === undefined
       ? "." + e.className.trim().split(/\\s+/).join(".") : "");
+  const sticksOut = (e) =>
+    e !== document.body &&
+    shown(e) &&
+    !away(e) &&
+    !(e.parentElement && e.parentElement.closest(allowed)) &&
+    e.getBoundingClientRect().right > width + 0.5;
   const problems = [];
   const scrollWidth = document.documentElement.scrollWidth;
   if (scrollWidth > width) problems.push(`the page is ${scrollWidth}px wide in ${width}px`);
@@ -106,9 +112,12 @@ OVERFLOW = """(allowed) => {
       else if (e.tabIndex < 0 || !e.getAttribute("aria-label"))
         problems.push(`${describe(e)} scrolls sideways but is not a focusable, named box`);
     }
-    const inside = e.parentElement && e.parentElement.closest(allowed);
-    const right = Math.round(e.getBoundingClientRect().right);
-    if (!inside && right > width + 1) problems.push(`${describe(e)} sticks out to ${right}px`);
+    // Only the outermost of the elements that stick out is named, with its text.
+    if (sticksOut(e) && !sticksOut(e.parentElement)) {
+      const right = e.getBoundingClientRect().right.toFixed(1);
+      const text = e.textContent.trim().slice(0, 60);
+      problems.push(`${describe(e)} sticks out to ${right}px: "${text}"`);
+    }
   }
   return [...new Set(problems)];
 }"""
