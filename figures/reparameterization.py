@@ -21,7 +21,7 @@ MODELS = ("vae-2d",)
 SAMPLES = (1, 4, 16, 64)  # samples per gradient estimate
 REPEATS = 1000  # estimates per sample size, to measure the variance
 DIGIT, SEED = 0, 0
-SPREAD_DIGITS = 20  # test digits over which the one-sample ratios are compared
+SPREAD_DIGITS = 20  # other test digits over which the one-sample ratios are compared
 BOOTSTRAP = 200  # resamples of the repeats, for the spread of a measured variance
 LABELS = ("reparameterized", "score function with baseline", "score function, no baseline")
 
@@ -129,9 +129,9 @@ def make(ctx):
     ctx.number("max_samples", SAMPLES[-1])
     ctx.number("digit", DIGIT)
 
-    # The same one-sample ratios over several test digits.
+    # The same one-sample ratios for other test digits.
     ratios = {"plain": [], "baseline": []}
-    for i in range(SPREAD_DIGITS):
+    for i in range(DIGIT + 1, DIGIT + 1 + SPREAD_DIGITS):
         rep, base, plain = (
             total_variance(e) for e in three_estimators(run.model, x_all[i : i + 1], 1, generator)
         )
