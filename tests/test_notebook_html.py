@@ -1,6 +1,14 @@
-"""Slimming a notebook page: CDN scripts go, CSS for absent classes goes."""
+"""The notebook page: CDN scripts and CSS for absent classes go; cells, outputs,
+equations and figures are named for a reader with a keyboard or a screen reader."""
 
-from vae.site.notebook_html import prune_css, slim
+from vae.site.notebook_html import (
+    NBCONVERT_PLACEHOLDER,
+    describe_images,
+    focusable_cells,
+    prune_css,
+    repair,
+    slim,
+)
 
 CSS = (
     ".a{color:red}.b .c{color:blue}.a,.z{margin:0}p{padding:0}"
@@ -75,3 +83,56 @@ def test_slim_takes_classes_from_elements_not_from_script_text():
     out = slim(html)
     assert ".real{a:b}" in out and ".fake" not in out
     assert out.endswith('<p class="real">x</p>')  # everything else as it was
+
+
+NOTEBOOK = (
+    '<div class="jp-Notebook">'
+    '<div class="jp-Cell jp-MarkdownCell" id="cell-id=m1">'
+    '<div class="jp-Cell-inputWrapper" tabindex="0"><div class="jp-RenderedMarkdown">'
+    '<h2 id="s">Samples and the latent map<a class="anchor-link" href="#s">¶</a></h2>'
+    "<p>Codes drawn from the prior $\\mathcal{N}(0, I)$ and decoded.</p>"
+    "<p>$$-\\mathrm{ELBO} = L$$</p></div></div></div>"
+    '<div class="jp-Cell jp-CodeCell" id="cell-id=c5">'
+    '<div class="jp-Cell-inputWrapper" tabindex="0">'
+    '<div class="jp-InputPrompt jp-InputArea-prompt">In&nbsp;[5]:</div>'
+    '<div class="highlight-ipynb hl-python"><pre><span></span>x = 1\n</pre></div></div>'
+    '<div class="jp-OutputArea-output" tabindex="0">'
+    f'<img alt="{NBCONVERT_PLACEHOLDER}" src="data:image/png;base64,AAAA"/></div>'
+    '<div class="jp-OutputArea-output" tabindex="0"><img alt="Given by the cell." src="x.png"/>'
+    "</div></div></div>"
+)
+
+
+def test_code_cells_and_equations_scroll_in_named_groups_and_only_those_take_focus():
+    out = focusable_cells(NOTEBOOK)
+    assert 'class="jp-Cell-inputWrapper" tabindex' not in out
+    assert (
+        '<div class="highlight-ipynb hl-python" tabindex="0" role="group" '
+        'aria-label="Code cell 5">' in out
+    )
+    assert '<p tabindex="0" role="group" aria-label="Equation 1" class="vae-display-math">$$' in out
+    assert 'tabindex="0" role="group" aria-label="Output of cell 5"' in out
+
+
+def test_a_figure_is_described_by_the_markdown_cell_before_it():
+    out = describe_images(NOTEBOOK)
+    assert NBCONVERT_PLACEHOLDER not in out
+    assert (
+        'alt="Samples and the latent map: Codes drawn from the prior N(0, I) and decoded.'
+        ' -ELBO = L"' in out
+    )
+    assert 'alt="Given by the cell."' in out  # alt text from the notebook stays
+
+
+def test_a_figure_with_no_markdown_before_it_names_its_cell():
+    text = (
+        '<div class="jp-Cell jp-CodeCell" id="cell-id=c1">'
+        '<div class="jp-InputPrompt">In&nbsp;[2]:</div>'
+        f'<img alt="{NBCONVERT_PLACEHOLDER}" src="x.png"/></div>'
+    )
+    assert 'alt="Figure drawn by notebook cell 2"' in describe_images(text)
+
+
+def test_repairing_twice_changes_nothing_more():
+    once = repair(NOTEBOOK)
+    assert repair(once) == once

@@ -1,27 +1,19 @@
 """Accessibility repairs to a built page's HTML, made after MkDocs renders it.
 
-The theme, mkdocs-jupyter and pymdownx write pages that axe-core (and a reader
-with a screen reader or only a keyboard) finds fault with; `accessible` applies
-every repair below to one page:
+`accessible` applies each repair below to a page; each is a pure function from
+page HTML to page HTML that reads the page with the standard library's parser
+(`parse`) and changes it by splicing (`Splices`), so everything it does not
+touch stays byte for byte as it was. The notebook page's own gaps are repaired
+in `vae.site.notebook_html`.
 
-- `name_search_dialog`: the search dialog gets a name;
-- `focusable_scroll_regions`: whatever may scroll sideways (a code block, a
-  table, a displayed equation, a notebook cell) can take keyboard focus, and
-  says what it is, with a name unique on the page;
-- `name_copy_buttons`: each code block's copy button sits in a `<nav>` that the
-  theme's script adds unnamed; a small script names each after its code block;
-- `hanging_indents`: a long line of code wraps at the content width, and its
-  continuation is indented four columns past the line's own indentation, so
-  a wrapped line never reads as a new statement (with pymdownx.highlight's
-  `line_spans`, which puts each line in its own span; extra.css does the rest);
-- `space_after_caption_prefix`: "Figure 1. log p(x)", not "Figure 1.log p(x)",
-  when a caption starts with math;
-- `describe_notebook_images`: a notebook figure nbconvert left undescribed is
-  described by the markdown cell that introduces it.
-
-Each is a pure function from page HTML to page HTML. They read the page with
-the standard library's HTML parser (`parse`) and change it by splicing, so
-everything they do not touch is left byte for byte as it was.
+- `name_search_dialog`: the theme's search dialog gets a name;
+- `focusable_scroll_regions`: a code block, a table or a displayed equation,
+  which may scroll sideways, can take keyboard focus and says what it is;
+- `name_copy_buttons`: the theme's script puts each code block's copy button in
+  an unnamed `<nav>`; a small script names each after its code block;
+- `hanging_indents`: a wrapped line of code continues four columns past its own
+  indentation (with pymdownx.highlight's `line_spans`, and extra.css);
+- `space_after_caption_prefix`: "Figure 1. log p(x)", not "Figure 1.log p(x)".
 """
 
 from __future__ import annotations
@@ -34,9 +26,7 @@ from html.parser import HTMLParser
 
 VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
-NBCONVERT_PLACEHOLDER = "No description has been provided for this image"
-TABLE_SCROLL = "vae-table-scroll"  # classes styled in docs/stylesheets/extra.css
-DISPLAY_MATH = "vae-display-math"
+TABLE_SCROLL = "vae-table-scroll"  # styled in docs/stylesheets/extra.css
 
 
 @dataclass(eq=False)
@@ -236,25 +226,12 @@ def name_search_dialog(html: str) -> str:
     return splices.apply(html)
 
 
-def _is_notebook_code(element: Element) -> bool:
-    return "highlight-ipynb" in element.classes
-
-
 def _is_code_block(element: Element) -> bool:
     return element.name == "code" and element.parent is not None and element.parent.name == "pre"
 
 
 def _is_display_math(element: Element) -> bool:
-    """pymdownx.arithmatex's block, or a notebook paragraph that is one $$…$$ equation."""
-    if element.name == "div" and "arithmatex" in element.classes:
-        return True
-    text = element.text()
-    return (
-        element.name == "p"
-        and text.startswith("$$")
-        and text.endswith("$$")
-        and element.within(lambda e: "jp-RenderedMarkdown" in e.classes) is not None
-    )
+    return element.name == "div" and "arithmatex" in element.classes
 
 
 def _is_data_table(element: Element) -> bool:
@@ -266,12 +243,9 @@ def _is_data_table(element: Element) -> bool:
 def focusable_scroll_regions(html: str) -> str:
     """Makes every box that may scroll sideways focusable and named.
 
-    Code blocks, displayed equations and notebook code cells become focusable
-    groups named after their section ("Code: The KL term", "Equation 2",
-    "Code cell 3"); each table is wrapped in a focusable group that scrolls it
-    (class `vae-table-scroll`, styled in extra.css), and a notebook's displayed
-    equation is marked to scroll (`vae-display-math`). nbconvert makes every
-    cell focusable; only what can scroll keeps that, and the outputs are named.
+    Code blocks and displayed equations become focusable groups named after
+    their section or their place ("Code: The KL term", "Equation 2"); each table
+    is wrapped in a focusable group that scrolls it (`vae-table-scroll`).
     """
     elements = parse(html)
     regions = list(_scroll_regions(elements))
@@ -282,53 +256,24 @@ def focusable_scroll_regions(html: str) -> str:
         if _is_data_table(element):
             splices.insert(element.start, start_tag("div", {"class": TABLE_SCROLL, **group}))
             splices.insert(end_of_close(html, element), "</div>")
-        elif element.name == "p":  # a notebook's equation, made to scroll by extra.css
-            classes = " ".join([element.attrs.get("class") or "", DISPLAY_MATH]).strip()
-            splices.set_attributes(html, element, {**group, "class": classes})
         else:
             splices.set_attributes(html, element, group)
-    for element in elements:
-        if "jp-Cell-inputWrapper" in element.classes and "tabindex" in element.attrs:
-            splices.set_attributes(html, element, {"tabindex": None})
-        elif "jp-OutputArea-output" in element.classes and "tabindex" in element.attrs:
-            label = f"Output of cell {_cell_number(elements, element)}"
-            splices.set_attributes(html, element, {"role": "group", "aria-label": label})
     return splices.apply(html)
 
 
 def _scroll_regions(elements: list[Element]) -> Iterator[tuple[Element, str]]:
     """(element, its label) for each box that may scroll sideways."""
     equations = 0
-    scrolls = (_is_code_block, _is_display_math, _is_data_table, _is_notebook_code)
+    scrolls = (_is_code_block, _is_display_math, _is_data_table)
     for element, heading in _with_sections(elements, lambda e: any(t(e) for t in scrolls)):
         section = _heading_text(heading) if heading is not None else ""
-        if _is_notebook_code(element):
-            yield element, f"Code cell {_cell_number(elements, element)}"
-        elif _is_code_block(element):
-            if element.within(_is_notebook_code) is None:
-                yield element, f"Code: {section}" if section else "Code"
+        if _is_code_block(element):
+            yield element, f"Code: {section}" if section else "Code"
         elif _is_display_math(element):
             equations += 1
             yield element, f"Equation {equations}"
-        elif element.within(lambda e: bool(e.classes & {"jp-Notebook", TABLE_SCROLL})) is None:
+        elif element.within(lambda e: TABLE_SCROLL in e.classes) is None:
             yield element, _table_label(elements, element, section)
-
-
-def _cell(element: Element) -> Element | None:
-    return element.within(lambda e: "jp-Cell" in e.classes and "id" in e.attrs)
-
-
-def _cell_number(elements: list[Element], element: Element) -> str:
-    """The execution count of the notebook cell holding `element`, from its "In [n]:"."""
-    cell = _cell(element)
-    if cell is None:
-        return "?"
-    for other in elements:
-        if "jp-InputPrompt" in other.classes and _cell(other) is cell:
-            found = re.search(r"\[(\d+)\]", other.text())
-            if found:
-                return found.group(1)
-    return "?"
 
 
 def _table_label(elements: list[Element], table: Element, section: str) -> str:
@@ -408,48 +353,12 @@ def space_after_caption_prefix(html: str) -> str:
     return splices.apply(html)
 
 
-def describe_notebook_images(html: str) -> str:
-    """Replaces nbconvert's placeholder alt text of a notebook figure.
-
-    The description is the markdown cell before the figure's cell: its heading
-    and its text, math in plain symbols ("Samples and the latent map: Codes drawn
-    from the prior N(0, I)…"). Alt text given in the notebook (an output's or a
-    cell's "alt" metadata, which nbconvert uses) is left as it is.
-    """
-    elements = parse(html)
-    splices = Splices()
-    markdown: Element | None = None
-    for element in elements:
-        if "jp-MarkdownCell" in element.classes:
-            markdown = element
-        elif element.name == "img" and element.attrs.get("alt") == NBCONVERT_PLACEHOLDER:
-            description = _describe(elements, markdown) if markdown is not None else ""
-            if not description:
-                description = f"Figure drawn by notebook cell {_cell_number(elements, element)}"
-            splices.set_attributes(html, element, {"alt": description})
-    return splices.apply(html)
-
-
-def _describe(elements: list[Element], cell: Element) -> str:
-    parts = []
-    for element in elements:
-        if (
-            element.name not in HEADINGS | {"p", "li"}
-            or element.within(lambda e: e is cell) is None
-        ):
-            continue
-        text = _heading_text(element) + ":" if element.name in HEADINGS else element.text()
-        parts.append(text)
-    return plain_math(" ".join(parts)).rstrip(":")
-
-
 REPAIRS = (
     name_search_dialog,
     focusable_scroll_regions,
     name_copy_buttons,
     hanging_indents,
     space_after_caption_prefix,
-    describe_notebook_images,
 )
 
 

@@ -11,9 +11,9 @@
   a strict build;
 - a failing figure fails `mkdocs build`; under `mkdocs serve` the last good
   outputs stay and the pages it feeds say that the figure is stale;
-- it strips the notebook page of CDN scripts and CSS it does not use
-  (see `vae.site.notebook_html`), and repairs every page for readers with a
-  keyboard or a screen reader (see `vae.site.html`);
+- it strips the notebook page of CDN scripts and CSS it does not use, and
+  repairs every page for readers with a keyboard or a screen reader (see
+  `vae.site.notebook_html` and `vae.site.html`);
 - it writes the figure-scripts page's sections from the scripts themselves
   (see `vae.site.pages`);
 - it serves KaTeX from the site itself (assets/katex/, see `vae.site.assets`), so
@@ -189,9 +189,9 @@ def on_post_page(output: str, page, config) -> str:
     from vae.site.html import accessible
 
     if page.file.src_uri.endswith(".ipynb"):
-        from vae.site.notebook_html import slim
+        from vae.site.notebook_html import repair, slim
 
-        output = slim(output)
+        output = repair(slim(output))
     return accessible(output)
 
 
