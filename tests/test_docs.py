@@ -38,14 +38,15 @@ def pages() -> dict[str, str]:
 
 def prose(text: str) -> str:
     """The page without code, placeholders, link targets, HTML tags, citations,
-    and the numbers that name things: parts, list items, tables, digit classes."""
+    and the numbers that name things: parts, list items, tables, sections of a
+    cited book, digit classes."""
     text = re.sub(r"```.*?```", "", text, flags=re.S)
     text = re.sub(r"`[^`]*`", "", text)
     text = re.sub(r"\{\{.*?\}\}", "", text)
     text = re.sub(r"\]\([^)]*\)", "]", text)  # link targets
     text = re.sub(r"<[^>]*>", "", text)  # HTML tags and their attributes
     text = re.sub(r"arXiv:\d+\.\d+", "", text)
-    text = re.sub(r"(?i)\b(part|table|figure) \d+\b", "", text)
+    text = re.sub(r"(?i)\b(part|table|figure|section|chapter) \d+(\.\d+)*\b", "", text)
     text = re.sub(r"(?m)^(#+ |\s*)\d+\. ", "", text)  # numbered headings and lists
     text = re.sub(r"[\"“]\d[\"”]", "", text)  # a digit class, as in a "7"
     return text.replace("{,}", ",")  # LaTeX's thousands separator
@@ -72,6 +73,7 @@ def test_no_unfinished_markers():
         ("a 20-D code and 784 pixels in \\(\\frac{1}{784}\\)", ["20", "784", "784"]),
         ("k = 5{,}000 samples", ["5,000"]),
         ('N(0, 1) in 2013 for a 2-D code; a "7" in part 3 (Table 1)', []),
+        ("Bishop, Springer, 2006, section 10.1.2.", []),
         ("{{ model_scores.test_examples }} digits, see [x](a/b-12.md)", []),
     ],
 )
