@@ -6,7 +6,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from vae import bench
-from vae.data import Dataset, load_dataset
+from vae.data import load_dataset
 
 
 def test_format_table_aligns_columns_under_a_rule():
@@ -42,15 +42,7 @@ def test_matmul_rate_is_a_plausible_rate():
 
 @pytest.fixture(scope="module")
 def digits():
-    full = load_dataset("mnist5k")
-    return Dataset(
-        full.name,
-        full.train_images[:256],
-        full.train_labels[:256],
-        full.test_images[:100],
-        full.test_labels[:100],
-        full.class_names,
-    )
+    return load_dataset("mnist5k").subset(train=256, test=100)
 
 
 @pytest.mark.parametrize("feed", ["tensors", "loader"])

@@ -93,6 +93,16 @@ def test_missing_files_say_where_and_how(tmp_path, monkeypatch):
     assert "apt-get install dataset-fashion-mnist" in message
 
 
+def test_subset_takes_the_first_images_of_each_split():
+    full = data.load_dataset("mnist5k")
+    part = full.subset(train=30, test=7)
+    assert torch.equal(part.train_images, full.train_images[:30])
+    assert torch.equal(part.train_labels, full.train_labels[:30])
+    assert torch.equal(part.test_images, full.test_images[:7])
+    assert torch.equal(part.test_labels, full.test_labels[:7])
+    assert part.name == full.name and part.fingerprint != full.fingerprint
+
+
 def test_unknown_dataset_and_binarization():
     with pytest.raises(DataError, match="unknown dataset"):
         data.load_dataset("cifar")

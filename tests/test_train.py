@@ -11,7 +11,7 @@ import torch
 from vae import objectives
 from vae import train as train_module
 from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from vae.data import Dataset, load_dataset
+from vae.data import load_dataset
 from vae.errors import ConfigError, TrainingError, VAEError
 from vae.train import evaluate, iwae_estimate, resolve_device, supports_bf16, train
 
@@ -31,15 +31,7 @@ def dataset():
 
 @pytest.fixture(scope="module")
 def small(dataset):
-    """The first 960 training and 200 test digits."""
-    return Dataset(
-        dataset.name,
-        dataset.train_images[:960],
-        dataset.train_labels[:960],
-        dataset.test_images[:200],
-        dataset.test_labels[:200],
-        dataset.class_names,
-    )
+    return dataset.subset(train=960, test=200)
 
 
 @pytest.mark.parametrize("kind", ["ae", "noisy-ae", "vae"])

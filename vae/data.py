@@ -69,6 +69,17 @@ class Dataset:
     test_labels: torch.Tensor  # (M,) int64
     class_names: tuple[str, ...]
 
+    def subset(self, train: int, test: int) -> Dataset:
+        """The first `train` training images and the first `test` test images."""
+        return Dataset(
+            self.name,
+            self.train_images[:train],
+            self.train_labels[:train],
+            self.test_images[:test],
+            self.test_labels[:test],
+            self.class_names,
+        )
+
     @functools.cached_property
     def fingerprint(self) -> str:
         """SHA-256 of every image and label, in a fixed order."""
