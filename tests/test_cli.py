@@ -152,3 +152,10 @@ def test_importing_the_package_is_cheap():
     code = "import sys, vae; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False"
+
+
+def test_the_parser_imports_no_torch():
+    """So `--help` and a mistyped option answer without the seconds torch takes to load."""
+    code = "import sys, vae.cli; vae.cli.build_parser(); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False"
