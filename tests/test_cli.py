@@ -53,10 +53,13 @@ def test_an_existing_run_is_kept_unless_forced(tmp_path, capsys):
     assert (out / "model.safetensors").read_bytes() != before
 
 
-def test_a_directory_with_other_files_is_not_replaced(tmp_path, capsys):
+def test_a_directory_with_other_files_is_never_replaced(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("mine")
-    assert main(["train", *SMALL, "--out", str(tmp_path)]) == 2
-    assert "is not empty; pass --force to replace it" in capsys.readouterr().err
+    for force in ([], ["--force"]):
+        assert main(["train", *SMALL, "--out", str(tmp_path), *force]) == 2
+        assert capsys.readouterr().err == (
+            f"error: {tmp_path} is not empty and holds no run; choose another --out\n"
+        )
     assert (tmp_path / "notes.txt").read_text() == "mine"
     (tmp_path / "empty").mkdir()
     assert main(["train", *SMALL, "--out", str(tmp_path / "empty")]) == 0

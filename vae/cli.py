@@ -124,15 +124,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_out(out: Path, force: bool) -> None:
-    """Refuses an --out that is a file, or a directory with something in it, unless forced."""
+    """Refuses an --out that holds a run, unless forced, or anything else but a run."""
     from vae.checkpoint import CONFIG_FILE
 
-    if out.exists() and not out.is_dir():
-        raise VAEError(f"{out} exists and is not a directory")
-    if force or not out.is_dir() or not any(out.iterdir()):
+    if not out.exists():
         return
-    what = "holds a run" if (out / CONFIG_FILE).is_file() else "is not empty"
-    raise VAEError(f"{out} already {what}; pass --force to replace it")
+    if not out.is_dir():
+        raise VAEError(f"{out} exists and is not a directory")
+    if not any(out.iterdir()):
+        return
+    if not (out / CONFIG_FILE).is_file():
+        raise VAEError(f"{out} is not empty and holds no run; choose another --out")
+    if not force:
+        raise VAEError(f"{out} already holds a run; pass --force to replace it")
 
 
 def _train(args: argparse.Namespace) -> None:
