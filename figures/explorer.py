@@ -37,7 +37,7 @@ EXTENT = 8.0  # the grid covers [-EXTENT, EXTENT]^2, where the prior is e^-32 of
 COARSE_STEP = 0.25  # width of a coarse cell
 REFINE = 3  # each refinement splits a cell into REFINE x REFINE
 LEVELS = 2  # refinements at most: the finest cell is COARSE_STEP / REFINE**LEVELS
-TAIL_MASS = 1e-3  # the cells left unrefined hold at most this share of the mass
+TAIL_MASS = 0.01  # the cells left unrefined hold at most this share of the mass
 STD_CELLS = 2.0  # refine while the posterior is narrower than this many cells
 CONTOUR_MASSES = (0.5, 0.9, 0.99)  # the contours enclose these shares of p(z|x)
 

@@ -151,7 +151,7 @@ def trained_run(site, name):
     from vae.checkpoint import load_run
     from vae.site.store import ModelStore
 
-    [manifest] = (site / "cache").glob("*/figures/explorer/_manifest.json")
+    manifest = site / "cache" / "quick" / "figures" / "explorer" / "_manifest.json"
     key = json.loads(manifest.read_text())["models"][name]
     return load_run(ModelStore(site / "cache" / "models", "quick", site / "vae").path(name, key))
 

@@ -903,8 +903,8 @@
     });
   }
 
-  window.vaeExplorer = {
-    ready: null,
+  const api = window.vaeExplorer || {};
+  window.vaeExplorer = Object.assign(api, {
     last: null,  // the analysis on show
     timings: timings,
     select: (name) => select(name).then(plain),
@@ -918,9 +918,11 @@
       const r = ui.map.getBoundingClientRect();
       return [r.left + cx * r.width / ui.map.width, r.top + cy * r.height / ui.map.height];
     },
-  };
-  window.vaeExplorer.ready = start().catch((error) => {
+  });
+  const started = start().catch((error) => {
     if (ui.statusText) setStatus("The explorer failed: " + error.message, false);
     throw error;
   });
+  if (api.settle) started.then(api.settle.resolve, api.settle.reject);
+  else api.ready = started;
 })();

@@ -178,6 +178,8 @@ function loadDecoder(name, spec, buffer) {
     model.mark = new Uint8Array(lattice.n * lattice.n);
     ensureA(model, coarsePoints(), 0);
     model.coarse = coarseActivations(decoder);
+    // A first analysis, of a blank image, compiles the code a drawing runs.
+    posterior(model, new Uint8Array(decoder.P));
     model.warming = warmingQueue(spec.points);
     warm(model);
   }
@@ -185,18 +187,35 @@ function loadDecoder(name, spec, buffer) {
 }
 
 // While the reader is not drawing, the worker fills in A(z) where posteriors
-// usually are: at the next level's points of the coarse cells around the test
-// digits' codes, the most crowded cells first. A drawing that lands there finds
-// its grid ready. The work goes in slices of a few milliseconds, so that a
+// usually are: first at the next level's points of the coarse cells around the
+// test digits' codes, then at the finest level's points of the coarse cells
+// that hold a code, the most crowded cells first. A drawing that lands there
+// finds its grid ready. The work goes in slices of a few milliseconds, so that a
 // drawing's analysis waits for one slice at most.
 const WARM_SLICE_MS = 8;
 let warmTimer = null;
 let warmModel = null;
 
+// The points of one level inside the coarse cell centred on lattice point p.
+function pointsOfCell(p, level) {
+  const { n, strides } = lattice;
+  const s = strides[level];
+  const half = (strides[0] / s - 1) / 2;  // points either side of the centre
+  const ix = p % n;
+  const out = [];
+  for (let dy = -half; dy <= half; dy++) {
+    for (let dx = -half; dx <= half; dx++) {
+      const q = p + (dy * n + dx) * s;
+      if (ix + dx * s >= 0 && ix + dx * s < n && q >= 0 && q < n * n) out.push(q);
+    }
+  }
+  return out;
+}
+
 function warmingQueue(points) {
   const { n, f, R, strides } = lattice;
   const s = strides[0];
-  const crowd = new Map();
+  const crowd = new Map();  // coarse cell -> weight: 4 per code inside, 1 per code beside
   for (const [z0, z1] of points) {
     const ix = Math.round((z0 + R) / f / s) * s;
     const iy = Math.round((z1 + R) / f / s) * s;
@@ -208,26 +227,26 @@ function warmingQueue(points) {
       }
     }
   }
-  const half = (config.grid.refine - 1) / 2;
-  const finer = strides[Math.min(1, strides.length - 1)];
-  return Array.from(crowd.keys()).sort((a, b) => crowd.get(b) - crowd.get(a)).map((p) => {
-    const children = [];
-    const ix = p % n;
-    for (let dy = -half; dy <= half; dy++) {
-      for (let dx = -half; dx <= half; dx++) {
-        const q = p + (dy * n + dx) * finer;
-        if (ix + dx * finer >= 0 && ix + dx * finer < n && q >= 0 && q < n * n) children.push(q);
-      }
+  // Tasks of a few cells each; the finest level's cells go in lattice order, so
+  // that neighbours share their rows.
+  const tasks = (cells, level) => {
+    const out = [];
+    for (let k = 0; k < cells.length; k += 4) {
+      out.push({ level: level, points: cells.slice(k, k + 4).flatMap((p) => pointsOfCell(p, level)) });
     }
-    return children;
-  });
+    return out;
+  };
+  const crowded = Array.from(crowd.keys()).sort((a, b) => crowd.get(b) - crowd.get(a));
+  const finest = strides.length - 1;
+  return [
+    ...(finest >= 1 ? tasks(crowded, 1) : []),
+    ...(finest >= 2 ? tasks(crowded.filter((p) => crowd.get(p) >= 4).sort((a, b) => a - b), finest) : []),
+  ];
 }
 
 function warm(model) {
   warmModel = model;
-  if (warmTimer === null && model.warming.length && lattice.strides.length > 1) {
-    warmTimer = setTimeout(warmSlice, 0);
-  }
+  if (warmTimer === null && model.warming.length) warmTimer = setTimeout(warmSlice, 0);
 }
 
 function warmSlice() {
@@ -235,7 +254,8 @@ function warmSlice() {
   const model = warmModel;
   const until = performance.now() + WARM_SLICE_MS;
   while (model.warming.length && performance.now() < until) {
-    ensureA(model, model.warming.splice(0, 4).flat(), 1);
+    const task = model.warming.shift();
+    ensureA(model, task.points, task.level);
   }
   if (model.warming.length) warmTimer = setTimeout(warmSlice, 0);
   else {
