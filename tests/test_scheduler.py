@@ -252,3 +252,19 @@ def test_an_unknown_experiment_fails_before_anything_runs(project):
     with pytest.raises(scheduler.VAEError, match="unknown experiment 'vea-2d'"):
         build(project, log=quiet)
     assert not project.figures_out.exists() or not any(project.figures_out.iterdir())
+
+
+def test_a_script_edited_while_it_runs_is_rerun_next_time(project):
+    """The record describes the code that ran, not the file as it is afterwards."""
+    path = project.figures_src / "edited.py"
+    path.write_text(
+        "import pathlib\n\n\n"
+        "def make(ctx):\n"
+        f"    p = pathlib.Path({str(path)!r})\n"
+        "    p.write_text(p.read_text().replace('EDIT = 0', 'EDIT = 1'))\n\n\n"
+        "EDIT = 0\n"
+    )
+    assert statuses(build(project, only=["edited"], log=quiet)) == {"edited": "ran"}
+    second = build(project, only=["edited"], log=quiet)
+    assert second.results[0].reason == "script changed"
+    assert statuses(build(project, only=["edited"], log=quiet)) == {"edited": "cached"}

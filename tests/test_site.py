@@ -27,8 +27,8 @@ def test_strict_build_renders_figures_and_numbers(built):
     figures = len(scheduler.discover(root / "figures"))
     assert f"{figures} ran, 0 cached, 0 failed" in result.stderr
     html = (root / "site" / "results" / "index.html").read_text()
-    numbers = json.loads((root / "site" / "figures" / "model_scores" / "numbers.json").read_text())
-    assert f"{numbers['vae_2d_test_elbo']:,.2f}" in html
+    numbers = json.loads((root / "site" / "figures" / "iwae_bound" / "numbers.json").read_text())
+    assert f"{numbers['vae_20d_k1']:,.2f}" in html
     assert "{{" not in html
     for page in ("index", "autoencoders", "variational-inference", "results"):
         text = (

@@ -104,8 +104,17 @@ class FigureContext:
         self.numbers[key] = value
 
 
-def _project_modules(package_dir: Path) -> dict[str, str]:
-    """Hashes of the `vae` modules this process has imported from `package_dir`."""
+def _snapshot(package_dir: Path) -> dict[Path, str]:
+    """Hashes of every module of the package as it is now, before a script runs.
+
+    The record must describe the code that ran: a file edited while the script
+    runs then reads as changed, and the next build reruns the figure.
+    """
+    return {p.resolve(): source_hash(p) for p in package_dir.rglob("*.py")}
+
+
+def _project_modules(package_dir: Path, snapshot: dict[Path, str]) -> dict[str, str]:
+    """The `vae` modules this process imported from `package_dir`, with their hashes."""
     package_dir = package_dir.resolve()
     found = {}
     for name, module in list(sys.modules.items()):
@@ -113,13 +122,15 @@ def _project_modules(package_dir: Path) -> dict[str, str]:
         if (name == "vae" or name.startswith("vae.")) and file:
             path = Path(file).resolve()
             if path.is_relative_to(package_dir):
-                found[name] = source_hash(path)
+                found[name] = snapshot.get(path) or source_hash(path)
     return found
 
 
 def run_figure(script: FigureScript, project: Project) -> dict[str, Any]:
     """Runs one script and writes its outputs and record; returns the result."""
     ctx = FigureContext(script, project)
+    script_hash = source_hash(script.path)
+    snapshot = _snapshot(project.package_dir)
     spec = importlib.util.spec_from_file_location(f"_figure_{script.name}", script.path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
@@ -131,8 +142,8 @@ def run_figure(script: FigureScript, project: Project) -> dict[str, Any]:
     if ctx.numbers:
         files[NUMBERS] = (json.dumps(ctx.numbers, indent=2, sort_keys=True) + "\n").encode()
     manifest = {
-        "script": source_hash(script.path),
-        "modules": _project_modules(project.package_dir),
+        "script": script_hash,
+        "modules": _project_modules(project.package_dir, snapshot),
         "models": ctx.models,
         "data": ctx.datasets,
         "files": ctx.files_read,
