@@ -643,6 +643,9 @@
       }
       result = r;
       window.vaeExplorer.last = plain(r);
+      // The cross goes to the posterior's mode (the autoencoder's code), so that
+      // the decoded digit is the model's best reading of the image.
+      if (!penDown) z = (r.posterior ? r.posterior.mode : r.mu).slice();
       renderReadout();
       render();
       setStatus("", false);
