@@ -193,7 +193,13 @@ def map_limit(*codes: np.ndarray, quantile: float = 0.995, margin: float = 1.08)
 
 
 def prior_circles(ax: plt.Axes, label: bool = True) -> None:
-    """The circles of radius 1 and 2 of the prior N(0, I): its 1-sigma and 2-sigma contours."""
+    """The circles of radius 1 and 2 of the prior N(0, I): its 1-sigma and 2-sigma contours.
+
+    They are labelled only when `label` and large enough, against the axes'
+    current limits, for their labels not to pile up.
+    """
+    half_width = abs(ax.get_xlim()[1] - ax.get_xlim()[0]) / 2
+    label = label and half_width < 8
     for radius in (1, 2):
         ax.add_patch(
             plt.Circle((0, 0), radius, fill=False, color=PRIOR_COLOR, linewidth=1.2, linestyle="--")
