@@ -9,7 +9,7 @@ numbers and pages.
 - `plotting`: the figures' style and byte-stable writers;
 - `pages`: the generated figure-scripts page;
 - `mkdocs_hook`: the only module that imports MkDocs;
-- `assets`, `notebook_html`, `browser`: vendored KaTeX and axe-core, the
-  notebook page, the site in a real browser;
+- `assets`, `notebook_html`, `html`, `browser`: vendored KaTeX and axe-core,
+  the notebook page, page HTML made accessible, the site in a real browser;
 - `bench_site`, `cli`: the site benchmark and the site's commands.
 """
