@@ -1,7 +1,8 @@
-"""Exact log p(x) and the true posterior against independent references: the
-closed forms of a linear-Gaussian model, a finer grid, the importance-weighted
-bounds and importance sampling of a trained 2-D VAE, and an optimiser that
-knows nothing of the grid."""
+"""Exact log p(x), the true posterior (`vae.exact`) and the gap split
+(`vae.gaps`) against independent references: the closed forms of a
+linear-Gaussian model, a finer grid, the importance-weighted bounds and
+importance sampling of a trained 2-D VAE, and an optimiser that knows nothing
+of the grid."""
 
 import math
 from types import SimpleNamespace
@@ -13,6 +14,7 @@ from torch import distributions as D
 from vae import data as vae_data
 from vae import exact, objectives
 from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from vae.gaps import best_gaussian, grid_elbo, inference_gaps, q_mass
 from vae.train import train
 
 # -- a linear-Gaussian model: p(z) = N(0, I), p(x|z) = N(Wz + b, s^2 I) -------------
@@ -93,9 +95,9 @@ def test_grid_elbo_matches_the_closed_form(linear):
     mu = model.posterior_mean(x) + 0.05 * torch.randn(x.shape[0], 2, generator=gen).double()
     logvar = torch.full_like(mu, 2 * math.log(0.08))
     posterior = exact.posterior_on_grid(model, x, cover=(mu, logvar))
-    assert (exact.q_mass(posterior, mu, logvar) > 1 - 1e-4).all()
+    assert (q_mass(posterior, mu, logvar) > 1 - 1e-4).all()
     torch.testing.assert_close(
-        exact.grid_elbo(posterior, mu, logvar), model.elbo(x, mu, logvar), atol=0.01, rtol=0
+        grid_elbo(posterior, mu, logvar), model.elbo(x, mu, logvar), atol=0.01, rtol=0
     )
 
 
@@ -106,7 +108,7 @@ def test_best_gaussian_is_the_mean_field_optimum(linear):
     model, x = linear
     posterior = exact.posterior_on_grid(model, x)
     mean, var = exact.posterior_moments(posterior)
-    mu, logvar, elbo = exact.best_gaussian(posterior, [(mean, var.log())])
+    mu, logvar, elbo = best_gaussian(posterior, [(mean, var.log())])
     torch.testing.assert_close(mu, model.posterior_mean(x), atol=1e-3, rtol=0)
     expected_var = 1 / model.precision.diagonal()
     torch.testing.assert_close(torch.exp(logvar), expected_var.expand_as(logvar), rtol=1e-2, atol=0)
@@ -166,7 +168,7 @@ def test_log_px_is_above_every_importance_weighted_bound(vae):
 
 def test_gap_splits_into_two_nonnegative_parts(vae):
     model, x = vae
-    gaps = exact.inference_gaps(model, x)
+    gaps = inference_gaps(model, x)
     assert (gaps.approximation >= 0).all() and (gaps.amortization >= 0).all()
     torch.testing.assert_close(gaps.gap, gaps.approximation + gaps.amortization)
     # The encoder's grid ELBO is its ELBO: E_q[log p(x, z) - log q(z)] by the
@@ -196,7 +198,7 @@ def test_no_optimiser_beats_the_best_gaussian(vae):
     the grid: its q scores no better than the grid's best q, up to noise."""
     model, x = vae
     x = x[:3]
-    gaps = exact.inference_gaps(model, x)
+    gaps = inference_gaps(model, x)
     encoded = model.encode(x)
     mu = encoded.mu.detach().clone().requires_grad_()
     logvar = encoded.logvar.detach().clone().requires_grad_()
@@ -213,7 +215,7 @@ def test_no_optimiser_beats_the_best_gaussian(vae):
         optimizer.zero_grad()
         (-elbo.sum()).backward()
         optimizer.step()
-    adam = exact.grid_elbo(gaps.posterior, mu.detach(), logvar.detach())
+    adam = grid_elbo(gaps.posterior, mu.detach(), logvar.detach())
     assert (adam <= gaps.best_elbo + 0.01).all()
     assert (gaps.best_elbo <= gaps.log_px).all()
 
@@ -245,7 +247,7 @@ def importance_sample(model, x, n, gen):
 @pytest.mark.slow
 def test_posterior_mode_and_mass_agree_with_importance_sampling(vae):
     model, x = vae
-    gaps = exact.inference_gaps(model, x)
+    gaps = inference_gaps(model, x)
     posterior = gaps.posterior
     # Two digits: the most Gaussian posterior and the least.
     for i in (int(gaps.approximation.argmin()), int(gaps.approximation.argmax())):
