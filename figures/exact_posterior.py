@@ -30,7 +30,7 @@ MODELS = ("vae-2d",)
 SETTINGS = {
     "quick": {"stride": 10, "lk_stride": 2, "ks": (1, 10, 100), "repeats": 4, "refine_digits": 10},
     "full": {
-        "stride": 1, "lk_stride": 5, "ks": (1, 10, 100, 1000), "repeats": 8, "refine_digits": 50,
+        "stride": 1, "lk_stride": 10, "ks": (1, 10, 100, 1000), "repeats": 6, "refine_digits": 20,
     },
 }  # fmt: skip
 # Drafts integrate on coarser cells: the quick models' posteriors are wide.
