@@ -560,7 +560,7 @@
     if (post) {
       const grid = index.grid;
       let text = `Mode of p(z | x): ${pair(post.mode, 3)}. Grid: ${count(Math.pow(2 * grid.extent / grid.step + 1, 2))} ` +
-        `coarse cells ${grid.step} wide over [${MINUS}${grid.extent}, ${grid.extent}]\u00b2`;
+        `coarse cells ${grid.step} wide centred on [${MINUS}${grid.extent}, ${grid.extent}]\u00b2`;
       post.refined.forEach((r, k) => {
         text += `; ${count(r.cells)} of ${k ? "those" : "them"} cut into ${count(r.points)} cells ` +
           `${(grid.step / Math.pow(grid.refine, k + 1)).toFixed(3)} wide`;
