@@ -233,15 +233,8 @@ def _bench(args: argparse.Namespace) -> None:
     print(run(args.dataset, args.epochs, args.data_dir, args.runs))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Runs the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    handlers = {
-        "train": _train,
-        "eval": _eval,
-        "data": _data,
-        "bench": _bench,
-    }
+def dispatch(handlers: dict, args: argparse.Namespace) -> int:
+    """Runs the handler of `args.command`; a VAEError is one line on stderr and status 2."""
     try:
         handlers[args.command](args)
     except VAEError as e:
@@ -251,3 +244,10 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    handlers = {"train": _train, "eval": _eval, "data": _data, "bench": _bench}
+    return dispatch(handlers, args)

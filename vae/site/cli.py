@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vae.cli import EXIT_USAGE, _Parser, _positive_int
+from vae.cli import _Parser, _positive_int, dispatch
 from vae.errors import VAEError
 
 COMMANDS = ("figures", "assets", "page-weight", "bench-site")
@@ -108,12 +108,4 @@ def main(argv: list[str] | None = None) -> int:
         "page-weight": _page_weight,
         "bench-site": _bench_site,
     }
-    try:
-        handlers[args.command](args)
-    except VAEError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return dispatch(handlers, args)
