@@ -1,6 +1,6 @@
 """The figure-scripts page is written from the scripts: a new one appears by itself."""
 
-from vae.site.pages import MARKER, fill, nav_titles
+from vae.site.pages import MARKER, fill, lazy_figures, nav_titles
 from vae.site.project import discover
 
 NAV = [
@@ -44,3 +44,14 @@ def test_every_script_gets_a_section_with_its_anchor_in_page_order(tmp_path):
 def test_a_page_without_the_marker_is_left_alone(tmp_path):
     scripts = write_scripts(tmp_path / "figures")
     assert fill("# Other page\n", scripts, nav_titles(NAV)) == "# Other page\n"
+
+
+def test_figures_load_lazily_and_nothing_else_changes():
+    html = (
+        '<img alt="a" src="../figures/x/a.svg"><img src="assets/logo.png">'
+        '<img loading="eager" src="figures/y/b.png">'
+    )
+    assert lazy_figures(html) == (
+        '<img loading="lazy" decoding="async" alt="a" src="../figures/x/a.svg">'
+        '<img src="assets/logo.png"><img loading="eager" src="figures/y/b.png">'
+    )

@@ -5,7 +5,10 @@ With two latent dimensions the marginal likelihood is a 2-D integral,
     $p(x) = \int p(x \mid z)\, p(z)\, dz$,
 
 and a grid evaluates it: the midpoint rule over cells of side h, summed in log
-space, $\log p(x) \approx \operatorname{logsumexp}_g [\log p(x, z_g) + \log h^2]$.
+space,
+
+$$\log p(x) \approx \operatorname{logsumexp}_g [\log p(x, z_g) + \log h^2].$$
+
 For a Gaussian integrand of width sigma the midpoint rule is accurate to a
 relative error of about $2 e^{-2\pi^2\sigma^2/h^2}$, negligible once h is below
 sigma, and a posterior is close enough to that for the same to hold nearly;

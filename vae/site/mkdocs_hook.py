@@ -187,12 +187,13 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 def on_post_page(output: str, page, config) -> str:
     from vae.site.html import accessible
+    from vae.site.pages import lazy_figures
 
     if page.file.src_uri.endswith(".ipynb"):
         from vae.site.notebook_html import repair, slim
 
         output = repair(slim(output))
-    return accessible(output)
+    return lazy_figures(accessible(output))
 
 
 def on_serve(server, config, builder):

@@ -10,12 +10,15 @@ to (`figure-scripts.md#NAME`), as soon as it exists.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from vae.site.project import FigureScript
 
 MARKER = "<!-- the figure scripts, generated -->"
+# A figure's <img> tag without a loading attribute (figures live under figures/).
+_FIGURE_IMG = re.compile(r'<img(?![^>]*\sloading=)(?=[^>]*\ssrc="[^"]*figures/)')
 EXPERIMENTS_SOURCE = "vae/site/experiments.py"
 
 
@@ -83,3 +86,9 @@ def fill(markdown: str, scripts: list[FigureScript], titles: dict[str, str]) -> 
     if MARKER not in markdown:
         return markdown
     return markdown.replace(MARKER, figure_scripts_markdown(scripts, titles))
+
+
+def lazy_figures(html: str) -> str:
+    """The page with its figures loaded lazily: a reader downloads a figure when
+    scrolling near it, so a long page's first load carries only what is on screen."""
+    return _FIGURE_IMG.sub('<img loading="lazy" decoding="async"', html)

@@ -155,13 +155,21 @@ def _model_cost(name: str, profile: experiments.Profile) -> float:
     return float(config.train.epochs * config.model.latent_dim**0.25)
 
 
+TIMINGS = "timings.json"  # beside the figures: how long each took last time
+
+
+def _timings(project: Project) -> dict[str, float]:
+    """Seconds each figure took when it last ran (kept apart from the figures'
+    records, so that two builds of the same figure stay byte-identical)."""
+    try:
+        return json.loads((project.figures_out.parent / TIMINGS).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _last_seconds(script: FigureScript, project: Project) -> float:
     """How long the script's last run took, or a large number if unknown."""
-    try:
-        manifest = json.loads((project.figures_out / script.name / MANIFEST).read_text())
-        return float(manifest.get("seconds", 1e6))
-    except (OSError, ValueError):
-        return 1e6
+    return float(_timings(project).get(script.name, 1e6))
 
 
 def _select(scripts: list[FigureScript], only: list[str] | None) -> list[FigureScript]:
@@ -313,6 +321,12 @@ def build(
         shutil.rmtree(scratch_root, ignore_errors=True)
 
     ordered = [figures[s.name] for s in scripts]
+    ran = {r.name: round(r.seconds, 2) for r in ordered if r.status == "ran"}
+    if ran:
+        timings = project.figures_out.parent / TIMINGS
+        partial = timings.with_name(f".{TIMINGS}.{os.getpid()}.partial")
+        partial.write_text(json.dumps({**_timings(project), **ran}, indent=1, sort_keys=True))
+        os.replace(partial, timings)
     seconds = time.perf_counter() - started
     path = _critical_path(tasks, models, figures, finished_at)
     if path:

@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -136,7 +135,6 @@ def run_figure(script: FigureScript, project: Project) -> dict[str, Any]:
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     if not callable(getattr(module, "make", None)):
         raise VAEError(f"{script.path} defines no make(ctx) function")
-    started = time.perf_counter()
     module.make(ctx)
     files = dict(ctx.files)
     if ctx.numbers:
@@ -149,7 +147,6 @@ def run_figure(script: FigureScript, project: Project) -> dict[str, Any]:
         "files": ctx.files_read,
         "versions": library_versions(),
         "profile": project.profile,
-        "seconds": round(time.perf_counter() - started, 3),
         "outputs": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
     }
     files[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
