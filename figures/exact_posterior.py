@@ -144,15 +144,9 @@ def make(ctx):
     gaps = inference_gaps(model, x, grid)
     posterior = gaps.posterior
     ctx.number("digits", len(x))
-    for key, values in (
-        ("log_px", gaps.log_px),
-        ("elbo", gaps.elbo),
-        ("gap", gaps.gap),
-        ("approximation", gaps.approximation),
-        ("amortization", gaps.amortization),
-    ):
-        ctx.number(key, values.mean().item())
-        ctx.number(f"{key}_se", (values.std() / math.sqrt(len(x))).item())
+    for key, (mean, standard_error) in gaps.summary().items():
+        ctx.number(f"{key}", mean)
+        ctx.number(f"{key}_se", standard_error)
     ctx.number("gap_median", gaps.gap.median().item())
     _, variance = exact.posterior_moments(posterior)
     ctx.number("posterior_sd_median", variance.sqrt().median().item())  # over digits and axes

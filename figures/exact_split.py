@@ -7,8 +7,6 @@ sorted by class, so a stride keeps every class), each binarized once with the
 fixed seed that binarizes the test digits.
 """
 
-import math
-
 from vae import exact
 from vae.data import binarize, fixed_generator, to_unit_interval
 from vae.gaps import inference_gaps
@@ -27,13 +25,7 @@ def make(ctx):
     grid = exact.Grid(refine=2) if ctx.profile == "quick" else exact.Grid()
     gaps = inference_gaps(run.model, x, grid)
     ctx.number("train_digits", len(x))
-    for key, values in (
-        ("log_px", gaps.log_px),
-        ("elbo", gaps.elbo),
-        ("gap", gaps.gap),
-        ("approximation", gaps.approximation),
-        ("amortization", gaps.amortization),
-    ):
-        ctx.number(f"train_{key}", values.mean().item())
-        ctx.number(f"train_{key}_se", (values.std() / math.sqrt(len(x))).item())
+    for key, (mean, standard_error) in gaps.summary().items():
+        ctx.number(f"train_{key}", mean)
+        ctx.number(f"train_{key}_se", standard_error)
     ctx.number("train_gap_median", gaps.gap.median().item())

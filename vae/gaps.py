@@ -254,6 +254,18 @@ class Gaps(NamedTuple):
     best_logvar: torch.Tensor  # (B, 2)
     posterior: GridPosterior  # the grid they were computed on
 
+    def summary(self) -> dict[str, tuple[float, float]]:
+        """{name: (mean, standard error)} of log p(x), the ELBO, the gap and its parts."""
+        parts = {
+            "log_px": self.log_px,
+            "elbo": self.elbo,
+            "gap": self.gap,
+            "approximation": self.approximation,
+            "amortization": self.amortization,
+        }
+        n = self.log_px.shape[0]
+        return {k: (v.mean().item(), (v.std() / n**0.5).item()) for k, v in parts.items()}
+
     @property
     def gap(self) -> torch.Tensor:
         """log p(x) - ELBO = KL(q(z|x) || p(z|x)) of the encoder's q."""
