@@ -123,15 +123,7 @@ def gaussian_kl(
     The coordinates are independent, so the divergence is the sum of the
     per-coordinate ones; with the standard normal prior it is the familiar
     $\tfrac12 \sum_j (\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2)$.
-
-    Args:
-        mu: means of q, shape (B, D).
-        logvar: log-variances of q, shape (B, D).
-        prior_mu: mean of the prior, broadcastable to mu.
-        prior_logvar: log-variance of the prior, broadcastable to mu.
-
-    Returns:
-        Tensor of shape (B,), always >= 0 up to rounding.
+    Arguments as for `gaussian_kl_per_dimension`; returns shape (B,), >= 0 up to rounding.
     """
     return gaussian_kl_per_dimension(mu, logvar, prior_mu, prior_logvar).sum(dim=-1)
 
