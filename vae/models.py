@@ -189,8 +189,7 @@ class LatentModel(nn.Module):
         batch = x.shape[0]
         z = torch.stack([reparameterize(mu, logvar, generator) for _ in range(k)])  # (k, B, D)
         params = self.likelihood_params(z.flatten(end_dim=1))  # (k * B, *image_shape)
-        x_rep = x.expand(k, *x.shape).flatten(end_dim=1)
-        log_px_given_z = self.log_likelihood(x_rep, params).view(k, batch)
+        log_px_given_z = self.log_likelihood(x, params.view(k, batch, *x.shape[1:]))  # (k, B)
         log_pz = objectives.standard_normal_log_density(z)
         log_qz = objectives.diagonal_normal_log_density(z, mu, logvar)
         return log_px_given_z + log_pz - log_qz

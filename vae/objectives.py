@@ -24,27 +24,31 @@ import torch.nn.functional as F
 LOG_2PI = math.log(2.0 * math.pi)
 
 
-def _sum_event(t: torch.Tensor) -> torch.Tensor:
-    """Sums every dimension after the first (the batch dimension)."""
-    return t.flatten(start_dim=1).sum(dim=1)
+def _sum_event(t: torch.Tensor, event_dims: int) -> torch.Tensor:
+    """Sums the last `event_dims` dimensions (those of one example)."""
+    return t.sum(dim=tuple(range(-event_dims, 0))) if event_dims else t
 
 
 def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     r"""log p(x | logits) for independent Bernoulli pixels, summed per example.
 
-    $\log p(x) = \sum_i x_i \log \sigma(l_i) + (1 - x_i) \log(1 - \sigma(l_i))$.
-    Computed from logits, so it stays finite for any logit. For gray-level x in
-    (0, 1) this is the "binary cross-entropy" of the PyTorch VAE example, which
-    is not a normalised likelihood of continuous data.
+    $\log p(x) = \sum_i x_i \log \sigma(l_i) + (1 - x_i) \log(1 - \sigma(l_i))
+    = \sum_i x_i l_i - \operatorname{softplus}(l_i)$: two passes over the logits,
+    finite for any logit. For gray-level x in (0, 1) this is minus the "binary
+    cross-entropy" of the PyTorch VAE example, which is not a normalised
+    likelihood of continuous data.
 
     Args:
         x: targets in [0, 1], shape (B, ...).
-        logits: decoder outputs, same shape as x.
+        logits: decoder outputs, shape (..., B, ...): any leading dimensions
+            (k codes per example, say) broadcast against x.
 
     Returns:
-        Tensor of shape (B,).
+        Tensor of shape logits.shape[: logits.dim() - x.dim() + 1]: (B,) for
+        logits shaped like x.
     """
-    return -_sum_event(F.binary_cross_entropy_with_logits(logits, x, reduction="none"))
+    event = x.dim() - 1
+    return _sum_event(x * logits, event) - _sum_event(F.softplus(logits), event)
 
 
 def gaussian_log_likelihood(
@@ -57,15 +61,17 @@ def gaussian_log_likelihood(
 
     Args:
         x: observations, shape (B, ...).
-        mean: means, broadcastable to x.
+        mean: means, shape (..., B, ...) like the logits of
+            `bernoulli_log_likelihood`, or broadcastable to x.
         logvar: log-variances, a tensor broadcastable to x or a float.
 
     Returns:
-        Tensor of shape (B,).
+        Tensor of the shape of the broadcast, without the dimensions of one
+        example: (B,) for means shaped like x.
     """
     logvar = torch.as_tensor(logvar, dtype=x.dtype, device=x.device)
     log_density = -0.5 * (LOG_2PI + logvar + (x - mean).square() * torch.exp(-logvar))
-    return _sum_event(log_density)
+    return _sum_event(log_density, x.dim() - 1)
 
 
 def standard_normal_log_density(z: torch.Tensor) -> torch.Tensor:

@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench_site.add_argument("--profile", choices=("quick", "full"), default="full")
     bench_site.add_argument("--root", type=Path, default=Path("."), help="the project checkout")
     bench_site.add_argument("--jobs", type=_positive_int, help="workers at once (default: cores)")
+    bench_site.add_argument(
+        "--precision",
+        action="store_true",
+        help="instead: train every site model in fp32, fp32 with the next seed, and bf16",
+    )
     return parser
 
 
@@ -91,6 +96,11 @@ def _page_weight(args: argparse.Namespace) -> None:
 
 
 def _bench_site(args: argparse.Namespace) -> None:
+    if args.precision:
+        from vae.site import bench_precision
+
+        print(bench_precision.run(args.profile, args.jobs))
+        return
     from vae.site.bench_site import run
 
     root = args.root.resolve()

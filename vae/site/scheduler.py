@@ -11,7 +11,7 @@ asks for (`MODELS`). A build
 2. makes a task for every model those figures declare that the store does not
    hold, and a task for every stale figure, which waits for its models;
 3. runs the tasks on `jobs` worker processes (`vae.site.worker`), models
-   first and the longest first, each worker with `cores // jobs` math threads;
+   longest chain first, each worker with `cores // jobs` math threads;
 4. logs each task and the critical path: the chain of a model's training and
    the figure waiting for it that decided when the build finished.
 
@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,7 +39,8 @@ from vae.site import experiments
 from vae.site.fingerprint import file_hash, module_path, source_hash
 from vae.site.project import FigureScript, Project, discover
 from vae.site.store import ModelStore, model_key
-from vae.site.worker import MANIFEST, NUMBERS, collect, spawn
+from vae.site.launcher import Handle, launcher
+from vae.site.worker import MANIFEST, NUMBERS, collect, write_request
 from vae.versions import library_versions
 
 DEFAULT_TIMEOUT_S = 900.0
@@ -143,24 +143,33 @@ def stale_reason(script: FigureScript, project: Project) -> str | None:
 class _Task:
     kind: str  # "model" or "figure"
     name: str
-    cost: float  # estimated seconds, for ordering
+    cost: float  # estimated seconds
+    priority: float = 0.0  # seconds of the longest chain this task starts
     needs: tuple[str, ...] = ()  # model tasks it waits for
     script: FigureScript | None = None
     reason: str = ""
 
 
-def _model_cost(name: str, profile: experiments.Profile) -> float:
-    """A rough training cost, for ordering: epochs times the code size."""
-    config = experiments.get(name).run_config(profile)
-    return float(config.train.epochs * config.model.latent_dim**0.25)
+SECONDS_PER_EPOCH = 0.3  # a model's training time per epoch when it has never been timed
+UNTIMED_FIGURE_S = 5.0  # a figure's time when it has never run
+
+
+def _model_cost(name: str, project: Project) -> float:
+    """Seconds the model took to train last time, or an estimate from its epochs."""
+    known = _timings(project).get(f"model {name}")
+    if known is not None:
+        return float(known)
+    config = experiments.get(name).run_config(project.profile, project.device)
+    return config.train.epochs * SECONDS_PER_EPOCH
 
 
 TIMINGS = "timings.json"  # beside the figures: how long each took last time
 
 
 def _timings(project: Project) -> dict[str, float]:
-    """Seconds each figure took when it last ran (kept apart from the figures'
-    records, so that two builds of the same figure stay byte-identical)."""
+    """Seconds each figure (by name) and each model ("model NAME") took when it
+    last ran: kept apart from the figures' records, so that two builds of the
+    same figure stay byte-identical."""
     try:
         return json.loads((project.figures_out.parent / TIMINGS).read_text())
     except (OSError, ValueError):
@@ -168,8 +177,8 @@ def _timings(project: Project) -> dict[str, float]:
 
 
 def _last_seconds(script: FigureScript, project: Project) -> float:
-    """How long the script's last run took, or a large number if unknown."""
-    return float(_timings(project).get(script.name, 1e6))
+    """How long the script's last run took, or a guess if it never ran."""
+    return float(_timings(project).get(script.name, UNTIMED_FIGURE_S))
 
 
 def _select(scripts: list[FigureScript], only: list[str] | None) -> list[FigureScript]:
@@ -198,21 +207,28 @@ def plan(
             experiments.get(name)  # an unknown name fails here, before anything runs
     needed = sorted({m for s in stale for m in s.models})
     missing = [m for m in needed if not store.has(m)]
-    tasks = [_Task("model", m, _model_cost(m, project.profile)) for m in missing]
-    tasks.sort(key=lambda t: -t.cost)
+    tasks = [_Task("model", m, _model_cost(m, project)) for m in missing]
     figures = [
         _Task(
             "figure",
             s.name,
             _last_seconds(s, project),
-            tuple(m for m in s.models if m in missing),
-            s,
-            reasons[s.name] or "",
+            needs=tuple(m for m in s.models if m in missing),
+            script=s,
+            reason=reasons[s.name] or "",
         )
         for s in stale
     ]
-    figures.sort(key=lambda t: -t.cost)
-    return tasks + figures, reasons
+    # A task's priority is the length of the longest chain it starts: a model's
+    # training plus the longest figure waiting for it. The scheduler starts the
+    # ready task with the highest priority, so the chain that decides the end
+    # of the build starts first.
+    for model in tasks:
+        waiting = [f.cost for f in figures if model.name in f.needs]
+        model.priority = model.cost + max(waiting, default=0.0)
+    for figure in figures:
+        figure.priority = figure.cost
+    return sorted(tasks + figures, key=lambda t: -t.priority), reasons
 
 
 def build(
@@ -262,7 +278,8 @@ def build(
     finished_at: dict[str, float] = {}  # task name -> seconds since start
     pending = list(tasks)
     scratch_root = Path(tempfile.mkdtemp(prefix="vae-figures-"))
-    running: dict[str, tuple[_Task, subprocess.Popen, Path, float]] = {}
+    running: dict[str, tuple[_Task, Handle, Path, float]] = {}
+    workers = launcher(project, threads) if tasks else None
 
     def ready(task: _Task) -> bool:
         return all(m in models for m in task.needs)
@@ -284,7 +301,8 @@ def build(
                     log(f"  FAILED  {task.name} (its model failed)")
                     continue
                 scratch = scratch_root / f"{task.kind}-{task.name}"
-                process = spawn(task.kind, task.name, task.script, project, scratch, threads)
+                request = write_request(task.kind, task.name, task.script, project, scratch)
+                process = workers.start(request, scratch / "log.txt")  # type: ignore[union-attr]
                 running[task.name] = (task, process, scratch, time.perf_counter())
                 what = "training" if task.kind == "model" else "running "
                 why = f" ({task.reason})" if task.reason else ""
@@ -298,7 +316,7 @@ def build(
                     process.wait()
                     message = {"status": "failed", "error": f"timed out after {timeout:.0f} s"}
                 else:
-                    message = collect(process, scratch)
+                    message = collect(process.returncode, scratch)
                 del running[name]
                 finished_at[name] = time.perf_counter() - started
                 status, error = message["status"], message.get("error", "")
@@ -318,10 +336,13 @@ def build(
         for _, process, _, _ in running.values():
             process.kill()
             process.wait()
+        if workers is not None:
+            workers.close()
         shutil.rmtree(scratch_root, ignore_errors=True)
 
     ordered = [figures[s.name] for s in scripts]
     ran = {r.name: round(r.seconds, 2) for r in ordered if r.status == "ran"}
+    ran.update({f"model {m.name}": round(m.seconds, 2) for m in models.values() if m.status == "ran"})
     if ran:
         timings = project.figures_out.parent / TIMINGS
         partial = timings.with_name(f".{TIMINGS}.{os.getpid()}.partial")

@@ -48,7 +48,7 @@ def model_key(
     device: str = "cpu",
 ) -> str:
     """The cache key of an experiment's trained model: a SHA-256 hex digest."""
-    config = experiments.get(name).run_config(profile)
+    config = experiments.get(name).run_config(profile, device)
     material = {
         "config": config.to_dict(),
         "code": training_code(package_dir),

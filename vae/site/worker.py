@@ -1,14 +1,15 @@
-"""The worker side of the figure engine: one task in a fresh process.
+"""The worker side of the figure engine: one task in a process of its own.
 
-`python -m vae.site.worker REQUEST.json` runs one task the scheduler handed out:
+`python -m vae.site.worker REQUEST.json`, or `main` in a process forked by
+`vae.site.launcher`, runs one task the scheduler handed out:
 
 - a *model* task trains an experiment and puts it in the model store;
 - a *figure* task runs a script's `make(ctx)` with a `FigureContext`, then
   writes its outputs and its record (what it depended on) as one directory.
 
 Either way the worker leaves `result.json` in the directory the request names.
-The scheduler sets the number of math threads in the worker's environment, so
-workers side by side do not oversubscribe the cores.
+The launcher sets the worker's number of math threads, so workers side by side
+do not oversubscribe the cores.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import traceback
 from pathlib import Path
@@ -164,25 +164,18 @@ def run_model(name: str, project: Project) -> dict[str, Any]:
     with store.lock(name):
         if store.has(name):
             return {"status": "cached"}
-        config = experiments.get(name).run_config(project.profile)
+        config = experiments.get(name).run_config(project.profile, project.device)
         dataset = load_dataset(config.data.dataset)
         model, history = train(config, dataset, project.device, progress=False)
         store.save(name, model, config, history, dataset.fingerprint)
     return {"status": "ran"}
 
 
-def spawn(
-    kind: str,
-    name: str,
-    script: FigureScript | None,
-    project: Project,
-    scratch: Path,
-    threads: int,
-) -> subprocess.Popen:
-    """Starts a worker process for one task ("model" or "figure") with `threads` math threads.
-
-    Its request, log and result live in `scratch`; read the result with `collect`.
-    """
+def write_request(
+    kind: str, name: str, script: FigureScript | None, project: Project, scratch: Path
+) -> Path:
+    """Writes the request for one task ("model" or "figure") into `scratch`, where its
+    log and result will be too (read the result with `collect`); returns its path."""
     scratch.mkdir(parents=True, exist_ok=True)
     request = {
         "kind": kind,
@@ -196,27 +189,12 @@ def spawn(
         "device": project.device,
         "result_dir": str(scratch / "result"),
     }
-    (scratch / "request.json").write_text(json.dumps(request))
-    env = dict(os.environ)
-    # Workers side by side share the cores: each gets its slice of math threads.
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[variable] = str(threads)
-    env["MPLBACKEND"] = "Agg"
-    # The checkout's own package, not an installed copy, is what the script and
-    # the record of its imports must see.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project.root), env.get("PYTHONPATH")]))
-    with open(scratch / "log.txt", "wb") as log_file:
-        return subprocess.Popen(
-            [sys.executable, "-m", "vae.site.worker", str(scratch / "request.json")],
-            cwd=project.root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    path = scratch / "request.json"
+    path.write_text(json.dumps(request))
+    return path
 
 
-def collect(process: subprocess.Popen, scratch: Path) -> dict[str, Any]:
+def collect(returncode: int | None, scratch: Path) -> dict[str, Any]:
     """The result a finished worker left, or a failure built from its log."""
     try:
         return json.loads((scratch / "result" / "result.json").read_text())
@@ -224,7 +202,7 @@ def collect(process: subprocess.Popen, scratch: Path) -> dict[str, Any]:
         log_text = (scratch / "log.txt").read_text(errors="replace")[-4000:]
         return {
             "status": "failed",
-            "error": f"worker exited with status {process.returncode}\n{log_text}",
+            "error": f"worker exited with status {returncode}\n{log_text}",
         }
 
 
