@@ -104,9 +104,7 @@ def binarize(probabilities: torch.Tensor, generator: torch.Generator) -> torch.T
 
     Drawn as uniform u < p, a third of the time `torch.bernoulli` takes on a CPU.
     """
-    uniform = torch.rand(
-        probabilities.shape, generator=generator, device=probabilities.device
-    )
+    uniform = torch.rand(probabilities.shape, generator=generator, device=probabilities.device)
     return (uniform < probabilities).to(probabilities.dtype)
 
 

@@ -37,9 +37,9 @@ from vae.atomic import sweep
 from vae.errors import VAEError
 from vae.site import experiments
 from vae.site.fingerprint import file_hash, module_path, source_hash
+from vae.site.launcher import Handle, launcher
 from vae.site.project import FigureScript, Project, discover
 from vae.site.store import ModelStore, model_key
-from vae.site.launcher import Handle, launcher
 from vae.site.worker import MANIFEST, NUMBERS, collect, write_request
 from vae.versions import library_versions
 
@@ -342,7 +342,9 @@ def build(
 
     ordered = [figures[s.name] for s in scripts]
     ran = {r.name: round(r.seconds, 2) for r in ordered if r.status == "ran"}
-    ran.update({f"model {m.name}": round(m.seconds, 2) for m in models.values() if m.status == "ran"})
+    ran.update(
+        {f"model {m.name}": round(m.seconds, 2) for m in models.values() if m.status == "ran"}
+    )
     if ran:
         timings = project.figures_out.parent / TIMINGS
         partial = timings.with_name(f".{TIMINGS}.{os.getpid()}.partial")
