@@ -154,13 +154,10 @@ SECONDS_PER_EPOCH = 0.3  # a model's training time per epoch when it has never b
 UNTIMED_FIGURE_S = 5.0  # a figure's time when it has never run
 
 
-def _model_cost(name: str, project: Project) -> float:
+def _model_cost(name: str, project: Project, timings: dict[str, float]) -> float:
     """Seconds the model took to train last time, or an estimate from its epochs."""
-    known = _timings(project).get(f"model {name}")
-    if known is not None:
-        return float(known)
     config = experiments.get(name).run_config(project.profile, project.device)
-    return config.train.epochs * SECONDS_PER_EPOCH
+    return float(timings.get(f"model {name}", config.train.epochs * SECONDS_PER_EPOCH))
 
 
 TIMINGS = "timings.json"  # beside the figures: how long each took last time
@@ -174,11 +171,6 @@ def _timings(project: Project) -> dict[str, float]:
         return json.loads((project.figures_out.parent / TIMINGS).read_text())
     except (OSError, ValueError):
         return {}
-
-
-def _last_seconds(script: FigureScript, project: Project) -> float:
-    """How long the script's last run took, or a guess if it never ran."""
-    return float(_timings(project).get(script.name, UNTIMED_FIGURE_S))
 
 
 def _select(scripts: list[FigureScript], only: list[str] | None) -> list[FigureScript]:
@@ -207,12 +199,13 @@ def plan(
             experiments.get(name)  # an unknown name fails here, before anything runs
     needed = sorted({m for s in stale for m in s.models})
     missing = [m for m in needed if not store.has(m)]
-    tasks = [_Task("model", m, _model_cost(m, project)) for m in missing]
+    timings = _timings(project)
+    tasks = [_Task("model", m, _model_cost(m, project, timings)) for m in missing]
     figures = [
         _Task(
             "figure",
             s.name,
-            _last_seconds(s, project),
+            float(timings.get(s.name, UNTIMED_FIGURE_S)),
             needs=tuple(m for m in s.models if m in missing),
             script=s,
             reason=reasons[s.name] or "",
