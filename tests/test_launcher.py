@@ -3,8 +3,10 @@ interpreters, get their share of threads, and fail or time out as clearly.
 Also the order the scheduler starts tasks in, and bf16's fallback to fp32."""
 
 import json
+import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from vae.site import experiments, launcher, scheduler
 from vae.site.project import FigureScript, Project
 from vae.site.scheduler import build, plan
+from vae.site.worker import write_request
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -88,11 +91,21 @@ def test_a_worker_that_dies_is_a_failure_with_its_status_and_log(project):
     assert {r.name: r.status for r in report.results}["threads"] == "ran"
 
 
-def test_the_warm_parent_ends_with_the_build(project):
-    handle = launcher.WarmLauncher(project, threads=1)
-    process = handle._process
-    handle.close()
-    assert process.returncode == 0
+def test_the_warm_parent_ends_with_the_build_and_takes_orphans_with_it(project, tmp_path):
+    (project.figures_src / "slow.py").write_text(
+        "import time\n\ndef make(ctx):\n    time.sleep(60)\n"
+    )
+    script = FigureScript("slow", project.figures_src / "slow.py", None, ())
+    request = write_request("figure", "slow", script, project, tmp_path / "scratch")
+    warm = launcher.WarmLauncher(project, threads=1)
+    child = warm.start(request, tmp_path / "scratch" / "log.txt")
+    assert child.poll() is None
+    started = time.monotonic()
+    warm.close()  # as if the scheduler had died without killing its task
+    assert time.monotonic() - started < 10
+    assert warm._process.returncode == 0
+    with pytest.raises(ProcessLookupError):
+        os.kill(child.pid, 0)
 
 
 def test_the_longest_chain_starts_first(tmp_path):

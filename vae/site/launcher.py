@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -101,7 +102,7 @@ class _Forked:
     def kill(self) -> None:
         if self.returncode is None:
             try:
-                os.kill(self.pid, 9)
+                os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:  # it has just ended
                 pass
 
@@ -211,6 +212,7 @@ def _run_child(message: dict) -> int:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the parent ignores it
     import torch
 
     torch.set_num_threads(message["threads"])
@@ -221,20 +223,29 @@ def _run_child(message: dict) -> int:
 
 
 def serve() -> None:
-    """The warm parent's loop: fork a child per request line, report when each ends."""
+    """The warm parent's loop: fork a child per request line, report when each ends.
+
+    Ctrl-C reaches the scheduler, which kills the children it started and closes
+    this process's input; the parent itself ignores it. When its input closes,
+    any child still running belongs to a scheduler that is gone, and is killed.
+    """
     import importlib
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in PRELOADED:
         importlib.import_module(name)
     stdin = sys.stdin.fileno()
     pending = b""
-    children = 0
+    children: set[int] = set()
     open_input = True
     while open_input or children:
         readable, _, _ = select.select([stdin] if open_input else [], [], [], REAP_S)
         if readable:
             chunk = os.read(stdin, 65536)
-            open_input = bool(chunk)
+            if not chunk:
+                open_input = False
+                for pid in children:
+                    os.kill(pid, signal.SIGKILL)
             pending += chunk
             *lines, pending = pending.split(b"\n")
             for line in lines:
@@ -253,17 +264,17 @@ def serve() -> None:
                         sys.stdout.flush()
                         sys.stderr.flush()
                         os._exit(status)
-                children += 1
+                children.add(pid)
                 _report(f"started {pid}")
         while children:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                children = 0
+                children.clear()
                 break
             if pid == 0:
                 break
-            children -= 1
+            children.discard(pid)
             _report(f"exited {pid} {os.waitstatus_to_exitcode(status)}")
 
 
