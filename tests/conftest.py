@@ -91,6 +91,15 @@ def served(site):
         yield base, chromium
 
 
+def load_all_images(page):
+    """Loads every figure now, as a reader scrolling through would (figures load
+    lazily, so a full-page screenshot would otherwise show blanks)."""
+    page.evaluate(
+        "Promise.all(Array.from(document.images).map(i => { i.loading = 'eager';"
+        " return i.complete ? null : new Promise(r => { i.onload = i.onerror = r; }); }))"
+    )
+
+
 def open_page(chromium, url, **context):
     """A fresh page that records console errors, failed and external requests.
 

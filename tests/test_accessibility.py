@@ -15,7 +15,7 @@ import pytest
 
 from vae.site import assets, browser
 
-from .conftest import open_page
+from .conftest import load_all_images, open_page
 from .test_browser import SCREENSHOTS
 
 pytestmark = pytest.mark.slow
@@ -69,6 +69,7 @@ def test_no_page_has_a_serious_accessibility_violation_in_either_scheme(site, se
                         f"    {node['failureSummary'].splitlines()[-1].strip()}"
                     )
             if preference == "dark":
+                load_all_images(page)
                 page.screenshot(path=SCREENSHOTS / screenshot_name(url, "dark"), full_page=True)
             found += [f"/{url} in {preference}: {p}" for p in problems]
             page.context.close()
@@ -136,6 +137,7 @@ def test_no_page_scrolls_sideways_at_200_percent_on_a_phone(site, served):
         )
         page.wait_for_function(MATH_READY)
         problems += page.evaluate(OVERFLOW, SCROLLERS)
+        load_all_images(page)
         page.screenshot(path=SCREENSHOTS / screenshot_name(url, "phone200"), full_page=True)
         found += [f"/{url}: {p}" for p in problems]
         page.context.close()

@@ -87,3 +87,19 @@ def test_run_prints_both_tables_with_every_trainer(digits, monkeypatch):
     assert f"{bench.epoch_flops(784, 256) / 1e10:.2f}" in training  # the floor, in seconds
     assert "median and range of 1 run(s)" in text
     assert "no bf16 row" in text
+
+
+def test_the_site_benchmark_reads_task_lines_not_the_summary():
+    from vae.site import bench_site
+
+    log = (
+        "INFO    -  vae-figures:   trained vae-2d  9.4 s\n"
+        "INFO    -  vae-figures:   ran     iwae_bound  19.3 s\n"
+        "INFO    -  vae-figures: figures (full): 2 ran, 0 cached, 0 failed; "
+        "1 models trained in 30.0 s\n"
+    )
+    assert bench_site.TASK.findall(log) == [
+        ("trained", "vae-2d", "9.4"),
+        ("ran", "iwae_bound", "19.3"),
+    ]
+    assert bench_site._counts(log) == ("2", "1")

@@ -14,7 +14,7 @@ import pytest
 from vae.errors import VAEError
 from vae.site import browser
 
-from .conftest import REPO, open_page
+from .conftest import REPO, load_all_images, open_page
 
 SCREENSHOTS = Path(os.environ.get("VAE_SCREENSHOTS", REPO / ".cache" / "screenshots"))
 MATH_PAGES = {"", "autoencoders/", "variational-inference/", "results/", "notebook/"}
@@ -36,11 +36,7 @@ def test_every_page_loads_cleanly_and_typesets_its_math(site, served):
                 problems.append("no math typeset")
             if page.locator(".katex-error").count():
                 problems.append("KaTeX could not parse some math")
-        # Figures load lazily; ask for every one, as a reader scrolling through would.
-        page.evaluate(
-            "Promise.all(Array.from(document.images).map(i => { i.loading = 'eager';"
-            " return i.complete ? null : new Promise(r => { i.onload = i.onerror = r; }); }))"
-        )
+        load_all_images(page)
         broken = page.evaluate(
             "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
             ".map(i => i.src)"

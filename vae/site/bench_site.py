@@ -34,7 +34,8 @@ COPIED = ("vae", "figures", "docs", "mkdocs.yml")
 SUMMARY = re.compile(
     r"figures \((\w+)\): (\d+) ran, (\d+) cached, (\d+) failed; (\d+) models trained"
 )
-TASK = re.compile(r"\b(trained|ran)\s+(\S+)\s+([\d.]+) s$", re.MULTILINE)
+# A task's line, "  trained NAME  9.4 s", after the log's prefix (not the summary's "trained in").
+TASK = re.compile(r"(?:^|:)\s+(trained|ran)\s+(\S+)\s+([\d.]+) s$", re.MULTILINE)
 CRITICAL = re.compile(r"critical path: (.+)$", re.MULTILINE)
 # The matrix product the floor is measured on: a batch through the first layer.
 FLOOR_SHAPE = (128, 784, 400)
