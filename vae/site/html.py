@@ -1,10 +1,9 @@
 """Accessibility repairs to a built page's HTML, made after MkDocs renders it.
 
-`accessible` applies each repair below to a page; each is a pure function from
-page HTML to page HTML that reads the page with the standard library's parser
-(`parse`) and changes it by splicing (`Splices`), so everything it does not
-touch stays byte for byte as it was. The notebook page's own gaps are repaired
-in `vae.site.notebook_html`.
+`accessible` reads a page once with the standard library's parser (`parse`),
+lets each repair below add its changes to one set of splices (`Splices`) and
+applies them together: what no repair touches stays byte for byte as it was.
+The notebook page's own gaps are repaired in `vae.site.notebook_html`.
 
 - `name_search_dialog`: the theme's search dialog gets a name;
 - `focusable_scroll_regions`: a code block, a table or a displayed equation,
@@ -212,10 +211,25 @@ def _with_sections(
             yield element, heading if done and heading.close <= element.start else None
 
 
-def name_search_dialog(html: str) -> str:
+Repair = Callable[[str, list[Element], Splices], None]
+
+
+def _on_its_own(repair: Repair) -> Callable[[str], str]:
+    """One repair as a function from page HTML to page HTML."""
+
+    def apply(html: str) -> str:
+        splices = Splices()
+        repair(html, parse(html), splices)
+        return splices.apply(html)
+
+    apply.__name__ = repair.__name__.lstrip("_")
+    apply.__doc__ = repair.__doc__
+    return apply
+
+
+def _name_search_dialog(html: str, elements: list[Element], splices: Splices) -> None:
     """Names Material's search dialog, which it leaves without one."""
-    splices = Splices()
-    for element in parse(html):
+    for element in elements:
         attrs = element.attrs
         if (
             attrs.get("role") == "dialog"
@@ -223,7 +237,6 @@ def name_search_dialog(html: str) -> str:
             and not ({"aria-label", "aria-labelledby"} & attrs.keys())
         ):
             splices.set_attributes(html, element, {"aria-label": "Search"})
-    return splices.apply(html)
 
 
 def _is_code_block(element: Element) -> bool:
@@ -240,17 +253,15 @@ def _is_data_table(element: Element) -> bool:
     return element.name == "table" and "class" not in element.attrs
 
 
-def focusable_scroll_regions(html: str) -> str:
+def _focusable_scroll_regions(html: str, elements: list[Element], splices: Splices) -> None:
     """Makes every box that may scroll sideways focusable and named.
 
     Code blocks and displayed equations become focusable groups named after
     their section or their place ("Code: The KL term", "Equation 2"); each table
     is wrapped in a focusable group that scrolls it (`vae-table-scroll`).
     """
-    elements = parse(html)
     regions = list(_scroll_regions(elements))
     labels = _unique([label for _, label in regions])
-    splices = Splices()
     for (element, _), label in zip(regions, labels, strict=True):
         group = {"tabindex": "0", "role": "group", "aria-label": label}
         if _is_data_table(element):
@@ -258,7 +269,6 @@ def focusable_scroll_regions(html: str) -> str:
             splices.insert(end_of_close(html, element), "</div>")
         else:
             splices.set_attributes(html, element, group)
-    return splices.apply(html)
 
 
 def _scroll_regions(elements: list[Element]) -> Iterator[tuple[Element, str]]:
@@ -307,25 +317,22 @@ COPY_BUTTON_SCRIPT = """<script>
 </script>"""
 
 
-def name_copy_buttons(html: str) -> str:
+def _name_copy_buttons(html: str, elements: list[Element], splices: Splices) -> None:
     """Adds `COPY_BUTTON_SCRIPT` at the end of the body of a page with code blocks."""
-    elements = parse(html)
     if COPY_BUTTON_SCRIPT in html or not any(_is_code_block(e) for e in elements):
-        return html
+        return
     body = next((e for e in elements if e.name == "body" and e.close is not None), None)
-    if body is None:
-        return html
-    return html[: body.close] + COPY_BUTTON_SCRIPT + "\n" + html[body.close :]
+    if body is not None:
+        splices.insert(body.close, COPY_BUTTON_SCRIPT + "\n")
 
 
-def hanging_indents(html: str) -> str:
+def _hanging_indents(html: str, elements: list[Element], splices: Splices) -> None:
     """Gives each indented line of a code block its indentation, as `--vae-indent`.
 
     extra.css indents the continuation of a wrapped line by that much and four
     columns more. Lines are the spans pymdownx.highlight's `line_spans` makes.
     """
-    splices = Splices()
-    for element in parse(html):
+    for element in elements:
         if (
             element.name == "span"
             and (element.attrs.get("id") or "").startswith("__span-")
@@ -336,34 +343,38 @@ def hanging_indents(html: str) -> str:
             indent = len(line) - len(line.lstrip(" "))
             if indent:
                 splices.set_attributes(html, element, {"style": f"--vae-indent: {indent}ch"})
-    return splices.apply(html)
 
 
-def space_after_caption_prefix(html: str) -> str:
+def _space_after_caption_prefix(html: str, elements: list[Element], splices: Splices) -> None:
     """A space between a caption's "Figure N." and what follows, when that is markup.
 
     pymdownx's caption block adds the space only when the caption starts with text.
     """
-    splices = Splices()
-    for element in parse(html):
+    for element in elements:
         if "caption-prefix" in element.classes and element.close is not None:
             after = end_of_close(html, element)
             if html[after : after + 1] == "<":
                 splices.insert(after, " ")
-    return splices.apply(html)
 
 
-REPAIRS = (
-    name_search_dialog,
-    focusable_scroll_regions,
-    name_copy_buttons,
-    hanging_indents,
-    space_after_caption_prefix,
+REPAIRS: tuple[Repair, ...] = (
+    _name_search_dialog,
+    _focusable_scroll_regions,
+    _name_copy_buttons,
+    _hanging_indents,
+    _space_after_caption_prefix,
 )
+name_search_dialog = _on_its_own(_name_search_dialog)
+focusable_scroll_regions = _on_its_own(_focusable_scroll_regions)
+name_copy_buttons = _on_its_own(_name_copy_buttons)
+hanging_indents = _on_its_own(_hanging_indents)
+space_after_caption_prefix = _on_its_own(_space_after_caption_prefix)
 
 
 def accessible(html: str) -> str:
-    """The page with every repair of this module applied."""
+    """The page with every repair of this module applied, from one parse."""
+    elements = parse(html)
+    splices = Splices()
     for repair in REPAIRS:
-        html = repair(html)
-    return html
+        repair(html, elements, splices)
+    return splices.apply(html)

@@ -13,7 +13,7 @@
   outputs stay and the pages it feeds say that the figure is stale;
 - it strips the notebook page of CDN scripts and CSS it does not use, and
   repairs every page for readers with a keyboard or a screen reader (see
-  `vae.site.notebook_html` and `vae.site.html`);
+  `vae.site.finish`, which remembers finished pages between builds);
 - it writes the figure-scripts page's sections from the scripts themselves
   (see `vae.site.pages`);
 - it serves KaTeX from the site itself (assets/katex/, see `vae.site.assets`), so
@@ -71,6 +71,7 @@ def on_config(config):
 
 def on_pre_build(config) -> None:
     from vae.errors import VAEError
+    from vae.site.finish import PageCache
     from vae.site.project import (
         Project,
         device_from_env,
@@ -83,6 +84,7 @@ def on_pre_build(config) -> None:
     root = _root(config)
     try:
         project = Project(root, profile_from_env(), device=device_from_env())
+        _state["pages"] = PageCache(project.cache_dir / "pages")
         report = build(project, jobs=jobs_from_env(), log=log.info)
         _state["scripts"] = discover(project.figures_src)
     except VAEError as e:
@@ -186,14 +188,16 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 
 def on_post_page(output: str, page, config) -> str:
-    from vae.site.html import accessible
-    from vae.site.pages import lazy_figures
+    from vae.site.finish import finish
 
-    if page.file.src_uri.endswith(".ipynb"):
-        from vae.site.notebook_html import repair, slim
+    notebook = page.file.src_uri.endswith(".ipynb")
+    pages = _state.get("pages")
+    return pages.finish(output, notebook) if pages else finish(output, notebook)
 
-        output = repair(slim(output))
-    return lazy_figures(accessible(output))
+
+def on_post_build(config) -> None:
+    if _state.get("pages"):
+        _state["pages"].prune()
 
 
 def on_serve(server, config, builder):
