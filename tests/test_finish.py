@@ -52,3 +52,17 @@ def test_the_cache_keeps_only_the_last_builds_pages(tmp_path):
     second.prune()
     assert [p.name for p in tmp_path.glob("*.html")] == sorted(second.used)
     assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_plain_names_lose_their_span_and_nothing_else_does():
+    from vae.site.pages import plain_names
+
+    code = (
+        '<pre><code><span class="n">model</span><span class="o">.</span>'
+        '<span class="n">encode</span><span class="p">(</span><span class="nb">len</span>'
+        '<span class="p">)</span></code></pre>'
+    )
+    assert plain_names(code) == (
+        '<pre><code>model<span class="o">.</span>encode<span class="p">(</span>'
+        '<span class="nb">len</span><span class="p">)</span></code></pre>'
+    )

@@ -1,6 +1,6 @@
 """The last step of every page, remembered: the notebook page slimmed, every
-page made accessible and its figures loaded lazily (`vae.site.notebook_html`,
-`vae.site.html`, `vae.site.pages`).
+page made accessible, its code's plain names unwrapped and its figures loaded
+lazily (`vae.site.notebook_html`, `vae.site.html`, `vae.site.pages`).
 
 Parsing a rendered page is most of what the site machinery adds to a rebuild in
 which nothing changed, so the finished pages are kept in a cache keyed by the
@@ -22,13 +22,13 @@ FINISHERS = ("html.py", "notebook_html.py", "pages.py")  # in vae/site/
 def finish(output: str, notebook: bool) -> str:
     """The page as readers get it; `notebook` for the executed notebook's page."""
     from vae.site.html import accessible
-    from vae.site.pages import lazy_figures
+    from vae.site.pages import lazy_figures, plain_names
 
     if notebook:
         from vae.site.notebook_html import repair, slim
 
         output = repair(slim(output))
-    return lazy_figures(accessible(output))
+    return lazy_figures(plain_names(accessible(output)))
 
 
 class PageCache:
