@@ -51,6 +51,8 @@ def elbo_verdict(verdicts: dict[str, list[str]]) -> str:
     verbs = {"ahead": "is ahead of", "tied": "ties", "behind": "trails"}
     parts = [f"{verbs[k]} {' and '.join(names)}" for k, names in verdicts.items() if names]
     return "the VAE " + (", ".join(parts[:-1]) + " and " if len(parts) > 1 else "") + parts[-1]
+
+
 SIDE = 4  # a SIDE x SIDE grid of prior samples per noise level, on the same codes
 GRID_POINTS = 161  # points per axis where a density is drawn
 SEED = 0
