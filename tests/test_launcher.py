@@ -135,3 +135,20 @@ def test_bf16_falls_back_to_fp32_without_native_bf16(monkeypatch):
     monkeypatch.setattr(experiments, "native_bf16", lambda device: device == "cpu")
     assert experiment.run_config("full").train.precision == "bf16"
     assert experiment.run_config("full", "cuda").train.precision == "fp32"
+
+
+def test_a_child_that_ends_before_its_start_is_read_is_not_lost(tmp_path):
+    import io
+    import types
+
+    read, write = os.pipe()
+    os.write(write, b"started 4242\nexited 4242 1\n")  # one chunk: the child died at once
+    warm = launcher.WarmLauncher.__new__(launcher.WarmLauncher)
+    warm.threads, warm._children, warm._early, warm._buffer = 1, {}, {}, b""
+    warm._process = types.SimpleNamespace(stdin=io.BytesIO())
+    warm._out = read
+    os.set_blocking(read, False)  # as the launcher's own pipe is
+    child = warm.start(tmp_path / "request.json", tmp_path / "log.txt")
+    assert child.pid == 4242 and child.poll() == 1
+    os.close(read)
+    os.close(write)

@@ -118,6 +118,7 @@ class WarmLauncher:
     def __init__(self, project: Project, threads: int) -> None:
         self.threads = threads
         self._children: dict[int, _Forked] = {}
+        self._early: dict[int, int] = {}  # exits read before the start they belong to
         self._buffer = b""
         self._process = subprocess.Popen(
             [sys.executable, "-m", "vae.site.launcher"],
@@ -142,6 +143,7 @@ class WarmLauncher:
                 if line.startswith("started "):
                     child = _Forked(int(line.split()[1]), self)
                     self._children[child.pid] = child
+                    child.returncode = self._early.pop(child.pid, None)
                     return child
 
     def pump(self, block: bool = False) -> None:
@@ -170,6 +172,8 @@ class WarmLauncher:
                 child = self._children.get(int(pid))
                 if child is not None:
                     child.returncode = int(status)
+                else:  # a child that ended at once: its "started" is in this chunk
+                    self._early[int(pid)] = int(status)
         return decoded
 
     def _died(self) -> str:
