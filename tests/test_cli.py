@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from vae import atomic, train
+from vae import atomic, precision
 from vae.checkpoint import check_run
 from vae.cli import main
 
@@ -99,7 +99,7 @@ def test_a_diverging_run_is_one_line_and_saves_nothing(tmp_path, capsys):
 
 
 def test_bf16_on_a_cpu_without_it_is_one_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(train, "supports_bf16", lambda device: False)
+    monkeypatch.setattr(precision, "supports_bf16", lambda device: False)
     assert main(["train", *SMALL, "--precision", "bf16", "--out", str(tmp_path / "r")]) == 2
     assert capsys.readouterr().err == (
         "error: precision bf16: this cpu has no bfloat16 matrix products; train in fp32\n"

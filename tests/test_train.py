@@ -8,12 +8,13 @@ import sys
 import pytest
 import torch
 
-from vae import objectives
+from vae import objectives, precision
 from vae import train as train_module
 from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from vae.data import load_dataset
 from vae.errors import ConfigError, TrainingError, VAEError
-from vae.train import evaluate, iwae_estimate, resolve_device, supports_bf16, train
+from vae.precision import supports_bf16
+from vae.train import evaluate, iwae_estimate, resolve_device, train
 
 
 def config(kind="vae", epochs=3, hidden=128, latent_dim=2, **train_kw):
@@ -237,7 +238,7 @@ def test_run_config_round_trip():
 
 
 def test_bf16_where_the_cpu_lacks_it_is_a_clear_error(dataset, monkeypatch):
-    monkeypatch.setattr(train_module, "supports_bf16", lambda device: False)
+    monkeypatch.setattr(precision, "supports_bf16", lambda device: False)
     with pytest.raises(VAEError, match="no bfloat16 matrix products; train in fp32"):
         train(config(epochs=1, precision="bf16"), dataset, progress=False)
 

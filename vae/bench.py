@@ -43,7 +43,8 @@ from torch.utils.data import DataLoader
 
 from vae.config import DataConfig, ModelConfig, Precision, RunConfig, TrainConfig
 from vae.data import Dataset, load_dataset, to_unit_interval
-from vae.train import make_optimizer, supports_bf16, train
+from vae.precision import supports_bf16
+from vae.train import make_optimizer, train
 
 HIDDEN, LATENT, BATCH, LR = 400, 20, 128, 1e-3
 RUNS = 3  # runs of every timing
@@ -170,7 +171,7 @@ def example_job(
         if published:
             optimizer = torch.optim.Adam(model.parameters(), lr=LR)
         else:
-            optimizer = make_optimizer(model, LR)
+            optimizer = make_optimizer(model.parameters(), LR)
         train_seconds = 0.0
         for _ in range(epochs):
             model.train()

@@ -143,7 +143,8 @@ def _train(args: argparse.Namespace) -> None:
     from vae.checkpoint import save_run
     from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
     from vae.data import load_dataset
-    from vae.train import check_precision, resolve_device, train
+    from vae.precision import check_precision
+    from vae.train import resolve_device, train
 
     _check_out(args.out, args.force)
     config = RunConfig(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 import torch
 
@@ -32,9 +32,7 @@ from vae.config import RunConfig
 from vae.data import Dataset, binarize, fixed_generator, test_inputs, to_unit_interval
 from vae.errors import TrainingError, VAEError
 from vae.models import LatentModel, build_model
-
-if TYPE_CHECKING:
-    from vae.config import Precision
+from vae.precision import BF16Optimizer, autocast
 
 EVAL_BATCH = 1000  # examples per forward pass when evaluating; affects memory only
 EVAL_SEED = 4321  # seed of the noise on z when evaluating, so test numbers repeat
@@ -57,45 +55,13 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def supports_bf16(device: torch.device | str) -> bool:
-    """Whether torch multiplies bfloat16 matrices on `device`: a GPU with bfloat16, or a
-    CPU that oneDNN supports for it (x86 with AVX-512, Arm with its BF16 extension)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # a build of torch without oneDNN
-        return False
-
-
-def check_precision(precision: Precision, device: torch.device) -> None:
-    """Raises VAEError when `device` cannot train at `precision`."""
-    if precision == "bf16" and not supports_bf16(device):
-        raise VAEError(
-            f"precision bf16: this {device.type} has no bfloat16 matrix products; train in fp32"
-        )
-
-
-def autocast(precision: Precision, device: torch.device) -> contextlib.AbstractContextManager:
-    """The context the forward pass runs in: bfloat16 matrix products, or nothing.
-
-    Raises:
-        VAEError: bf16 was asked for on a device without bfloat16 matrix products.
-    """
-    check_precision(precision, device)
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
-
-
-def make_optimizer(model: torch.nn.Module, learning_rate: float) -> torch.optim.Optimizer:
+def make_optimizer(params: Iterable[torch.Tensor], learning_rate: float) -> torch.optim.Optimizer:
     """Adam with the fused kernel, which updates every parameter in one pass.
 
     On a 2-core CPU the default per-tensor loop costs almost as much as the
     model's matrix products.
     """
-    return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
+    return torch.optim.Adam(params, lr=learning_rate, fused=True)
 
 
 @torch.no_grad()
@@ -195,7 +161,14 @@ def train(
     shuffle_gen = torch.Generator().manual_seed(settings.seed)
     noise_gen = torch.Generator(device=device).manual_seed(settings.seed + 1)
     binarize_gen = torch.Generator(device=device).manual_seed(settings.seed + 2)
-    optimizer = make_optimizer(model, settings.learning_rate)
+    optimizer: torch.optim.Optimizer | BF16Optimizer
+    if settings.precision == "bf16":
+        # bfloat16 weights, a float32 master copy; evaluation reads the master.
+        optimizer = BF16Optimizer(model, lambda p: make_optimizer(p, settings.learning_rate))
+        float32 = optimizer.float32
+    else:
+        optimizer = make_optimizer(model.parameters(), settings.learning_rate)
+        float32 = contextlib.nullcontext
 
     probabilities = to_unit_interval(dataset.train_images.to(device))  # (N, 28, 28)
     mode = config.data.binarize
@@ -208,7 +181,8 @@ def train(
     n = train_x.shape[0]
     steps = math.ceil(n / settings.batch_size)
     history: list[dict[str, float]] = []
-    untrained_loss = evaluate(model, test_x, settings.beta)["loss"]
+    with float32():
+        untrained_loss = evaluate(model, test_x, settings.beta)["loss"]
     diverged_above = untrained_loss + abs(untrained_loss)
     bar = _progress_bar(settings.epochs * steps, progress, f"train {config.model.kind}")
     try:
@@ -226,7 +200,7 @@ def train(
                 with precision:
                     terms = model.terms(x, noise_gen)
                 loss = -objectives.elbo(terms.log_px_given_z, terms.kl, settings.beta).mean()
-                optimizer.zero_grad(set_to_none=True)
+                optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 # --8<-- [end:step]
@@ -237,7 +211,8 @@ def train(
                 bar.update()
             train_rec, train_kl = (sums[:2] / n).tolist()
             train_seconds = time.perf_counter() - started
-            test = evaluate(model, test_x, settings.beta)
+            with float32():
+                test = evaluate(model, test_x, settings.beta)
             if not test["loss"] <= diverged_above:
                 raise _stop(
                     epoch,
@@ -261,6 +236,8 @@ def train(
             bar.set_postfix(epoch=epoch, test_elbo=f"{test['elbo']:.1f}")
     finally:
         bar.close()
+    if isinstance(optimizer, BF16Optimizer):
+        optimizer.release()
     model.eval()
     return model, history
 
