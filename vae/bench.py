@@ -133,7 +133,9 @@ def _batches_in_memory(dataset: Dataset) -> tuple[Callable, Callable]:
 
     def train_batches():
         order = torch.randperm(len(train_x))
-        return (train_x[order[i : i + BATCH]] for i in range(0, len(train_x), BATCH))
+        return (
+            train_x.index_select(0, order[i : i + BATCH]) for i in range(0, len(train_x), BATCH)
+        )
 
     return train_batches, lambda: test_x.split(TEST_BATCH)
 

@@ -195,7 +195,8 @@ def train(
             # log p(x|z) and KL summed over the epoch's examples, and the loss over its steps.
             sums = torch.zeros(3, dtype=torch.float64, device=device)
             for step in range(steps):
-                x = train_x[order[step * settings.batch_size : (step + 1) * settings.batch_size]]
+                batch = order[step * settings.batch_size : (step + 1) * settings.batch_size]
+                x = train_x.index_select(0, batch)  # a third of the time of train_x[batch]
                 # --8<-- [start:step]
                 with precision:
                     terms = model.terms(x, noise_gen)
