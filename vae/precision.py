@@ -12,8 +12,9 @@ views of another; the optimizer updates one flat float32 master copy, which
 is rounded back into the bfloat16 buffer after each step. The rounding is the
 one autocast does (round to nearest even), and a bfloat16 gradient added to a
 zeroed buffer is exact, so a step gives the same numbers bit for bit as
-autocast over float32 parameters (tested), in about 12% less time per step of
-the 784-400-20 model on a 2-core CPU (`python -m vae bench`).
+autocast over float32 parameters (tested). On the 784-400-20 model at batch
+128, on 2 CPU cores with AVX512-BF16, a step took 3.9 ms against autocast's
+4.5 (medians of interleaved runs).
 
 This is the "master weights" scheme of Micikevicius et al. (2017), "Mixed
 Precision Training", arXiv:1710.03740, with bfloat16, which needs no loss
