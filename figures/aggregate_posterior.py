@@ -46,6 +46,18 @@ VERDICT_WORDS = {
 }
 
 
+FAR_OUT = 1.5  # a class lies far out when this many times the digits' share is beyond 2 sigma
+LOSS_PLACES = {True: "far out", False: "where the clouds of several classes pile up"}
+
+
+def loss_places(classes: list[str], far_out: list[bool]) -> str:
+    """Where the classes that lose draws lose them, as a sentence."""
+    if len(set(far_out)) == 1:
+        return f"Both of these classes lose theirs {LOSS_PLACES[far_out[0]]}."
+    (a, b), (place_a, place_b) = classes, (LOSS_PLACES[f] for f in far_out)
+    return f'The "{a}"s lose theirs {place_a}, the "{b}"s {place_b}.'
+
+
 def elbo_verdict(verdicts: dict[str, list[str]]) -> str:
     """'the VAE is ahead of A, ties B and trails C', from the models in each group."""
     verbs = {"ahead": "is ahead of", "tied": "ties", "behind": "trails"}
@@ -288,15 +300,22 @@ def vae_against_prior(ctx, dataset, vae, generator):
     prior_share, prior_share_se = class_shares(z_prior, mu, logvar, labels, classes)
     data_share = np.bincount(labels.numpy(), minlength=classes) / len(labels)
     order = np.argsort(prior_share / data_share)
+    beyond = {}  # rank -> share of the class's means beyond the prior's 2-sigma circle
     for rank, c in (("low", order[0]), ("low2", order[1]), ("high", order[-1])):
         ctx.number(f"{rank}_class", dataset.class_names[c])
         ctx.number(f"{rank}_prior_share", float(prior_share[c]))
         ctx.number(f"{rank}_prior_share_se", float(prior_share_se[c]))
         ctx.number(f"{rank}_data_share", float(data_share[c]))
         outside = mu[labels == int(c)].square().sum(dim=1) > 4.0  # beyond the 2-sigma circle
-        ctx.number(f"{rank}_outside_2sigma", float(outside.double().mean()))
-    inside = (mu.square().sum(dim=1) <= 4.0).double().mean()
-    ctx.number("means_inside_2sigma", float(inside))
+        beyond[rank] = float(outside.double().mean())
+        ctx.number(f"{rank}_outside_2sigma", beyond[rank])
+    inside = float((mu.square().sum(dim=1) <= 4.0).double().mean())
+    ctx.number("means_inside_2sigma", inside)
+    # Why the two least-drawn classes lose their draws, worded from their shares
+    # beyond the circle, so that the sentence follows a retrained model.
+    far_out = [beyond[rank] >= FAR_OUT * (1 - inside) for rank in ("low", "low2")]
+    names = [dataset.class_names[c] for c in order[:2]]
+    ctx.number("low_places", loss_places(names, far_out))
     ctx.number("prior_inside_2sigma", 1 - math.exp(-2.0))  # chi-square, 2 dof, radius 2
 
     fig, (ax_map, ax_bar) = plotting.figure(
