@@ -74,6 +74,8 @@ def test_float32_shows_the_master_for_a_while_and_release_for_good():
     optimizer.release()
     assert all(p.dtype == torch.float32 and p.grad is None for p in model.parameters())
     assert torch.equal(flat(model), optimizer.master)
+    storages = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    assert len(storages) == len(list(model.parameters()))  # no two share memory
     # The released weights are the model's own: stepping the optimizer again
     # does not move them.
     before = flat(model)

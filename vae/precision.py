@@ -139,5 +139,8 @@ class BF16Optimizer:
             self._point(self.low, self.low_grad)
 
     def release(self) -> None:
-        """Leaves the parameters as float32 copies of the master, without gradients."""
-        self._point(self.master.detach().clone(), None)
+        """Leaves the parameters as float32 copies of the master, each a tensor of
+        its own (as in any model), without gradients."""
+        for p, view in zip(self.params, self._views(self.master.detach()), strict=True):
+            p.data = view.clone()
+            p.grad = None
