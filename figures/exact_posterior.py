@@ -40,12 +40,6 @@ MASSES = (0.5, 0.9, 0.99)  # the posterior's contours enclose these shares of it
 BIG_GAP = 10  # nats: gaps above this are counted
 PEAK_FLOOR = 0.01  # a local maximum of the posterior counts above this share of its peak
 ON_PEAK = 0.5  # a Gaussian sits on a peak where p(z|x) is at least this share of the peak's
-# How the article words where a Gaussian sits among the peaks of the chosen digit.
-PLACES = {
-    "on": "sits on one of them",
-    "between": "sits on neither, but between them",
-    "away": "sits on neither, and away from both",
-}
 CANDIDATES = 20  # digits with the largest approximation gaps searched for several peaks
 Q_COLOR = "#d84315"  # the encoder's q
 BEST_COLOR = plotting.KL_COLOR  # the best Gaussian
@@ -170,6 +164,19 @@ def place(posterior, row, mu):
     return "between" if 0 < t < 1 and off < 0.5 * (b - a).norm() else "away"
 
 
+def place_words(where, peaks):
+    """How the article words `place` for a posterior with `peaks` peaks."""
+    if where == "on":
+        return "sits on one of them"
+    if peaks == 2:
+        return {"between": "sits on neither, but between them"}.get(
+            where, "sits on neither, and away from both"
+        )
+    return {"between": "sits on none of them, but between the two highest"}.get(
+        where, "sits on none of them, and away from all"
+    )
+
+
 def percent(share):
     """A share as a percentage with two significant digits ('34%', '0.23%'), or
     'under 0.1%'."""
@@ -262,13 +269,14 @@ def make(ctx):
     i = chosen["modes"]
     modes_peaks = peaks(posterior, i)
     ctx.number("modes_peaks", modes_peaks)
-    q_place = place(posterior, i, encoded.mu[i])
-    ctx.number("modes_q_place", PLACES[q_place])
+    q_place = place_words(place(posterior, i, encoded.mu[i]), modes_peaks)
+    ctx.number("modes_q_place", q_place)
     # The body adds how high the posterior is under q's centre, when it is off a peak.
     height = math.exp(density_at(posterior, i, encoded.mu[i]) - peak_cells(posterior, i)[1][0])
     where = f", where the posterior's density is {percent(height)} of its highest"
-    ctx.number("modes_q_where", PLACES[q_place] + ("" if q_place == "on" else where))
-    ctx.number("modes_best_place", PLACES[place(posterior, i, gaps.best_mu[i])])
+    ctx.number("modes_q_where", q_place + ("" if height >= ON_PEAK else where))
+    best_place = place(posterior, i, gaps.best_mu[i])
+    ctx.number("modes_best_place", place_words(best_place, modes_peaks))
     ctx.number("modes_shortfall", shortfall_words(gaps.amortization[i], gaps.gap[i]))
     ctx.number("modes_amortization_share", (gaps.amortization[i] / gaps.gap[i]).item())
 

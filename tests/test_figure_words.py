@@ -49,6 +49,15 @@ def test_place_says_on_a_peak_between_or_away(two_peaks):
     assert place(two_peaks, 0, [2.5, 0.0]) == "away"  # on the line, past a peak's foot
 
 
+def test_place_words_count_the_peaks():
+    words = script("exact_posterior").place_words
+    assert words("on", 2) == words("on", 3) == "sits on one of them"
+    assert words("between", 2) == "sits on neither, but between them"
+    assert words("away", 2) == "sits on neither, and away from both"
+    assert words("between", 3) == "sits on none of them, but between the two highest"
+    assert words("away", 3) == "sits on none of them, and away from all"
+
+
 def test_shortfall_words_follow_the_share_of_the_amortization_gap():
     words = script("exact_posterior").shortfall_words
     assert words(9.5, 10.0).startswith("nearly all of its shortfall is the encoder's")
