@@ -53,9 +53,9 @@ LOSS_PLACES = {True: "far out", False: "where the clouds of several classes pile
 def loss_places(classes: list[str], far_out: list[bool]) -> str:
     """Where the classes that lose draws lose them, as a sentence."""
     if len(set(far_out)) == 1:
-        return f"Both of these classes lose theirs {LOSS_PLACES[far_out[0]]}."
+        return f"Both of these classes lose their draws {LOSS_PLACES[far_out[0]]}."
     (a, b), (place_a, place_b) = classes, (LOSS_PLACES[f] for f in far_out)
-    return f'The "{a}"s lose theirs {place_a}, the "{b}"s {place_b}.'
+    return f'The "{a}"s lose their draws {place_a}, the "{b}"s {place_b}.'
 
 
 def elbo_verdict(verdicts: dict[str, list[str]]) -> str:

@@ -164,16 +164,19 @@ def place(posterior, row, mu):
     return "between" if 0 < t < 1 and off < 0.5 * (b - a).norm() else "away"
 
 
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
 def place_words(where, peaks):
     """How the article words `place` for a posterior with `peaks` peaks."""
     if where == "on":
         return "sits on one of them"
     if peaks == 2:
-        return {"between": "sits on neither, but between them"}.get(
-            where, "sits on neither, and away from both"
+        return {"between": "sits between them, on neither"}.get(
+            where, "sits away from both, on neither"
         )
-    return {"between": "sits on none of them, but between the two highest"}.get(
-        where, "sits on none of them, and away from all"
+    return {"between": "sits between the two highest, on none of them"}.get(
+        where, "sits away from all of them"
     )
 
 
@@ -269,6 +272,7 @@ def make(ctx):
     i = chosen["modes"]
     modes_peaks = peaks(posterior, i)
     ctx.number("modes_peaks", modes_peaks)
+    ctx.number("modes_peaks_word", NUMBER_WORDS[modes_peaks] if modes_peaks < 10 else modes_peaks)
     q_place = place_words(place(posterior, i, encoded.mu[i]), modes_peaks)
     ctx.number("modes_q_place", q_place)
     # The body adds how high the posterior is under q's centre, when it is off a peak.

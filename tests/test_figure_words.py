@@ -52,10 +52,10 @@ def test_place_says_on_a_peak_between_or_away(two_peaks):
 def test_place_words_count_the_peaks():
     words = script("exact_posterior").place_words
     assert words("on", 2) == words("on", 3) == "sits on one of them"
-    assert words("between", 2) == "sits on neither, but between them"
-    assert words("away", 2) == "sits on neither, and away from both"
-    assert words("between", 3) == "sits on none of them, but between the two highest"
-    assert words("away", 3) == "sits on none of them, and away from all"
+    assert words("between", 2) == "sits between them, on neither"
+    assert words("away", 2) == "sits away from both, on neither"
+    assert words("between", 3) == "sits between the two highest, on none of them"
+    assert words("away", 3) == "sits away from all of them"
 
 
 def test_shortfall_words_follow_the_share_of_the_amortization_gap():
@@ -68,10 +68,11 @@ def test_shortfall_words_follow_the_share_of_the_amortization_gap():
 
 def test_loss_places_names_each_class_only_when_they_differ():
     places = script("aggregate_posterior").loss_places
-    assert places(["1", "7"], [True, True]) == "Both of these classes lose theirs far out."
-    assert places(["1", "7"], [False, False]).startswith("Both of these classes lose theirs where")
+    assert places(["1", "7"], [True, True]) == "Both of these classes lose their draws far out."
+    both_inside = places(["1", "7"], [False, False])
+    assert both_inside.startswith("Both of these classes lose their draws where")
     assert places(["1", "7"], [True, False]) == (
-        'The "1"s lose theirs far out, the "7"s where the clouds of several classes pile up.'
+        'The "1"s lose their draws far out, the "7"s where the clouds of several classes pile up.'
     )
 
 
