@@ -172,12 +172,10 @@ def place_words(where, peaks):
     if where == "on":
         return "sits on one of them"
     if peaks == 2:
-        return {"between": "sits between them, on neither"}.get(
-            where, "sits away from both, on neither"
-        )
-    return {"between": "sits between the two highest, on none of them"}.get(
-        where, "sits away from all of them"
-    )
+        return f"sits {'between them' if where == 'between' else 'away from both'}, on neither"
+    if where == "between":
+        return "sits between the two highest, on none of them"
+    return "sits away from all of them"
 
 
 def percent(share):
