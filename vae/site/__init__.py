@@ -3,7 +3,7 @@ numbers and pages.
 
 - `project`: a checkout, its figure scripts and what each declares;
 - `scheduler`: what is stale, and the task graph of model trainings and figures;
-- `worker`: one task in a fresh process, and the `FigureContext` a script sees;
+- `worker`, `context`: one task in a fresh process; the `FigureContext` a script sees;
 - `store`, `fingerprint`, `experiments`: the trained models, their cache keys,
   and the named experiments the figures ask for;
 - `plotting`: the figures' style and byte-stable writers;

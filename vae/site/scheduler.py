@@ -36,11 +36,12 @@ from vae import datafiles
 from vae.atomic import sweep
 from vae.errors import VAEError
 from vae.site import experiments
+from vae.site.context import NUMBERS, WORDS
 from vae.site.fingerprint import file_hash, module_path, source_hash
 from vae.site.launcher import Handle, launcher
 from vae.site.project import FigureScript, Project, discover
 from vae.site.store import ModelStore, model_key
-from vae.site.worker import MANIFEST, NUMBERS, collect, write_request
+from vae.site.worker import MANIFEST, collect, write_request
 from vae.versions import library_versions
 
 DEFAULT_TIMEOUT_S = 900.0
@@ -87,12 +88,13 @@ class BuildReport:
         return [r for r in self.results if r.status == "failed"]
 
     def numbers(self) -> dict[str, dict[str, Any]]:
-        """Every figure's numbers, by figure name."""
-        out = {}
+        """Every figure's numbers and words, by figure name."""
+        out: dict[str, dict[str, Any]] = {}
         for result in self.results:
-            path = self.figures_dir / result.name / NUMBERS
-            if path.is_file():
-                out[result.name] = json.loads(path.read_text())
+            for filename in (NUMBERS, WORDS):
+                path = self.figures_dir / result.name / filename
+                if path.is_file():
+                    out.setdefault(result.name, {}).update(json.loads(path.read_text()))
         return out
 
 

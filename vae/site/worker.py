@@ -24,10 +24,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from vae import datafiles
 from vae.atomic import write_atomically
-from vae.errors import CheckpointError, VAEError
-from vae.site.fingerprint import file_hash, source_hash
+from vae.errors import VAEError
+from vae.site.context import FigureContext
+from vae.site.fingerprint import source_hash
 from vae.site.project import FigureScript, Project
 from vae.site.store import ModelStore
 from vae.versions import library_versions
@@ -35,72 +35,6 @@ from vae.versions import library_versions
 MANIFEST = "_manifest.json"
 # Set to 1 (by the site benchmark) to count each task's matrix-product FLOPs.
 COUNT_FLOPS_ENV = "VAE_COUNT_FLOPS"
-NUMBERS = "numbers.json"
-
-
-class FigureContext:
-    """What a figure script's `make(ctx)` receives: models, data and a place to save."""
-
-    def __init__(self, script: FigureScript, project: Project) -> None:
-        self.name = script.name
-        self.profile = project.profile
-        self.root = project.root
-        self.declared = script.models
-        self._store = ModelStore(
-            project.models_dir, project.profile, project.package_dir, project.device
-        )
-        self.files: dict[str, bytes] = {}
-        self.numbers: dict[str, Any] = {}
-        self.models: dict[str, str] = {}
-        self.datasets: dict[str, str] = {}
-        self.files_read: dict[str, str] = {}
-
-    def depend_on(self, path: Path) -> None:
-        """Records a file the outputs depend on that is not a Python import.
-
-        Python files are compared by syntax tree, others byte for byte.
-        """
-        path = Path(path).resolve()
-        self.files_read[path.relative_to(self.root.resolve()).as_posix()] = file_hash(path)
-
-    def model(self, name: str):
-        """The trained model of experiment `name` (a `vae.checkpoint.Run`).
-
-        The script must list `name` in its MODELS, so that the scheduler has
-        trained it before the script runs.
-
-        Raises:
-            VAEError: the model is not declared, or not in the store.
-        """
-        if name not in self.declared:
-            raise VAEError(f"figures/{self.name}.py asks for {name!r}: add it to MODELS")
-        try:
-            run, key = self._store.load(name)
-        except CheckpointError as e:
-            raise VAEError(f"model {name} is not in the store ({e})") from None
-        self.models[name] = key
-        return run
-
-    def dataset(self, name: str = "mnist5k"):
-        """A dataset by name (a `vae.data.Dataset`)."""
-        from vae.data import load_dataset
-
-        self.datasets[name] = datafiles.source_id(name)
-        return load_dataset(name)
-
-    def save(self, filename: str, data: bytes) -> None:
-        """Saves raw bytes as output `filename`."""
-        if "/" in filename or filename.startswith((".", "_")) or filename == NUMBERS:
-            raise VAEError(f"{self.name}: bad output name {filename!r}")
-        self.files[filename] = data
-
-    def number(self, key: str, value: float | int | str) -> None:
-        """Records a number the prose quotes as {{ NAME.KEY }}."""
-        if not key.isidentifier():
-            raise VAEError(f"{self.name}: number key {key!r} must be an identifier")
-        if isinstance(value, float) and value != value:
-            raise VAEError(f"{self.name}: number {key} is NaN")
-        self.numbers[key] = value
 
 
 def _snapshot(package_dir: Path) -> dict[Path, str]:
@@ -136,9 +70,7 @@ def run_figure(script: FigureScript, project: Project) -> dict[str, Any]:
     if not callable(getattr(module, "make", None)):
         raise VAEError(f"{script.path} defines no make(ctx) function")
     module.make(ctx)
-    files = dict(ctx.files)
-    if ctx.numbers:
-        files[NUMBERS] = (json.dumps(ctx.numbers, indent=2, sort_keys=True) + "\n").encode()
+    files = ctx.outputs()
     manifest = {
         "script": script_hash,
         "modules": _project_modules(project.package_dir, snapshot),
