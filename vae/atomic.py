@@ -31,12 +31,19 @@ OLD_SUFFIX = ".old"
 
 
 class DiskFullError(VAEError, OSError):
-    """No space left (or quota exceeded) where a file was being written."""
+    """No space left (or quota exceeded) where a file was being written.
+
+    It keeps the system's `errno` and `strerror`, and `filename` is the path
+    being written; its message is one line naming that path.
+    """
+
+    def __str__(self) -> str:
+        return f"no space left on the device while writing {self.filename}"
 
 
 def _no_space(error: OSError, path: Path) -> DiskFullError | None:
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFullError(f"no space left on the device while writing {path}")
+        return DiskFullError(error.errno, error.strerror or os.strerror(error.errno), str(path))
     return None
 
 
@@ -71,7 +78,11 @@ def _replace(tmp: Path, path: Path) -> None:
     """Puts directory `tmp` under the name `path`, which exists."""
     old = path.with_name(f".{path.name}.{uuid.uuid4().hex}{OLD_SUFFIX}")
     os.rename(path, old)
-    os.rename(tmp, path)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        os.rename(old, path)  # a failure, unlike a crash, leaves the old directory named
+        raise
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -104,6 +115,8 @@ def _writer_alive(partial: Path) -> bool:
     """Whether the process that names itself in `.NAME.PID.partial` still runs."""
     pid = partial.name[: -len(PARTIAL_SUFFIX)].rpartition(".")[2]
     if not pid.isdigit() or int(pid) == os.getpid():
+        # A writer in this process removes its own partial file, so one named
+        # with this PID was left by an earlier process that had the same PID.
         return False
     try:
         os.kill(int(pid), 0)
@@ -114,22 +127,22 @@ def _writer_alive(partial: Path) -> bool:
     return True
 
 
-def sweep(directory: Path) -> None:
-    """Cleans up after writers killed in `directory`.
+def sweep(directory: Path, names: str = "*") -> None:
+    """Cleans up after writers killed in `directory`, for the NAMEs matching the glob `names`.
 
-    Partial files and directories are removed. An old directory is removed if
-    its name is taken again, and put back under its name if a crash left none
-    there.
+    Partial directories are removed, and partial files whose writer is dead. An
+    old directory is removed if its name is taken again, and put back under its
+    name if a crash left none there.
     """
     directory = Path(directory)
     if not directory.is_dir():
         return
-    for leftover in sorted(directory.glob(f".*{PARTIAL_SUFFIX}")):
+    for leftover in sorted(directory.glob(f".{names}.*{PARTIAL_SUFFIX}")):
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
         elif not _writer_alive(leftover):
             leftover.unlink(missing_ok=True)
-    for old in sorted(directory.glob(f".*{OLD_SUFFIX}")):
+    for old in sorted(directory.glob(f".{names}.*{OLD_SUFFIX}")):
         name = old.name[1:].rsplit(".", 2)[0]  # .NAME.HEX.old -> NAME
         target = directory / name
         if target.exists():
