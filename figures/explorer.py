@@ -242,7 +242,7 @@ def make(ctx):
     ctx.number("tail_mass", TAIL_MASS)
     ctx.number("std_cells", STD_CELLS)
     shares = [f"{100 * m:g} %" for m in CONTOUR_MASSES]
-    ctx.number("contour_masses", ", ".join(shares[:-1]) + " and " + shares[-1])
+    ctx.words("contour_masses", ", ".join(shares[:-1]) + " and " + shares[-1])
     ctx.number("elbo_samples", ELBO_RINGS * ELBO_DIRECTIONS)
     ctx.number("elbo_rings", ELBO_RINGS)
     ctx.number("elbo_directions", ELBO_DIRECTIONS)

@@ -138,7 +138,7 @@ def make(ctx):
     ctx.save("lines.svg", plotting.svg_bytes(fig))
 
     ctx.number("steps", STEPS)
-    ctx.number("start_class", dataset.class_names[int(labels[first])])
-    ctx.number("end_class", dataset.class_names[int(labels[last])])
+    ctx.words("start_class", dataset.class_names[int(labels[first])])
+    ctx.words("end_class", dataset.class_names[int(labels[last])])
     ctx.number("pairs", classes * (classes - 1) // 2)
     ctx.number("train_examples", len(train_gray))

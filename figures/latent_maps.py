@@ -128,9 +128,9 @@ def learned_sigma(ctx, dataset, x, mu, sigma):
     ctx.save("sigma-by-class.svg", plotting.svg_bytes(fig))
 
     ctx.number("sigma_median", float(np.median(spread)))
-    ctx.number("sigma_low_class", dataset.class_names[int(np.argmin(medians))])
+    ctx.words("sigma_low_class", dataset.class_names[int(np.argmin(medians))])
     ctx.number("sigma_low_class_median", float(medians.min()))
-    ctx.number("sigma_high_class", dataset.class_names[int(np.argmax(medians))])
+    ctx.words("sigma_high_class", dataset.class_names[int(np.argmax(medians))])
     ctx.number("sigma_high_class_median", float(medians.max()))
     for name, percent in zip(("low", "high"), RANGE, strict=True):
         ctx.number(f"sigma_{name}_percentile", percent)

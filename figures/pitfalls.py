@@ -66,7 +66,7 @@ def make(ctx):
     ctx.number("pixels", PIXELS)
     ctx.number("mean_loss_kl", result["kl"])
     mantissa, exponent = f"{result['kl']:.1e}".split("e")
-    ctx.number("mean_loss_kl_tex", rf"{mantissa} \times 10^{{{int(exponent)}}}")
+    ctx.words("mean_loss_kl_tex", rf"{mantissa} \times 10^{{{int(exponent)}}}")
     ctx.number("mean_loss_elbo", result["elbo"])
     prior = torch.Generator().manual_seed(SEED)
     samples = run.model.sample_prior(SAMPLES, prior).numpy()

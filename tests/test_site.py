@@ -4,15 +4,19 @@ temporary copies of the repository."""
 import filecmp
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import yaml
 
-from vae.site import mkdocs_hook, scheduler
+from vae.site import scheduler
+from vae.site.context import NUMBERS, WORDS
+from vae.site.mkdocs_plugin import FiguresPlugin, repository_url
+from vae.site.placeholders import PLACEHOLDER
 
-from .conftest import copy_repo, mkdocs_build
+from .conftest import REPO, copy_repo, mkdocs_build
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +31,8 @@ def test_strict_build_renders_figures_and_numbers(built):
     figures = len(scheduler.discover(root / "figures"))
     assert f"{figures} ran, 0 cached, 0 failed" in result.stderr
     html = (root / "site" / "results" / "index.html").read_text()
-    numbers = json.loads((root / "site" / "figures" / "iwae_bound" / "numbers.json").read_text())
+    figures_out = root / "cache" / "quick" / "figures"
+    numbers = json.loads((figures_out / "iwae_bound" / NUMBERS).read_text())
     assert f"{numbers['vae_20d_k1']:,.2f}" in html
     assert "{{" not in html
     for page in ("index", "autoencoders", "variational-inference", "results"):
@@ -38,7 +43,11 @@ def test_strict_build_renders_figures_and_numbers(built):
         assert "{{" not in text, f"{page}: an unreplaced number"
     for image in ("latent_maps/side-by-side.svg", "prior_samples/vae-2d.png"):
         assert (root / "site" / "figures" / image).stat().st_size > 1000
-    assert not (root / "docs" / "figures").exists()  # nothing generated lands in docs/
+    # Outputs are copied to docs/figures/ only, which git ignores; records and values are not.
+    generated = {p.relative_to(root / "docs").parts[0] for p in (root / "docs").rglob("*.svg")}
+    assert generated == {"figures"}
+    assert not list((root / "docs" / "figures").rglob("_manifest.json"))
+    assert not list((root / "site" / "figures").rglob(NUMBERS))
     # Every script and stylesheet the pages load is part of the site.
     config = yaml.safe_load((root / "mkdocs.yml").read_text().replace("!!python", "#"))
     for asset in config["extra_javascript"] + config["extra_css"]:
@@ -75,7 +84,38 @@ def test_an_unknown_number_fails_the_strict_build(built, tmp_path):
     page.write_text(page.read_text() + "\nIt is {{ model_scores.no_such_key }}.\n")
     result = mkdocs_build(root)
     assert result.returncode != 0
-    assert "no number model_scores.no_such_key" in result.stderr
+    assert "index.md:" in result.stderr
+    assert "no value model_scores.no_such_key" in result.stderr
+
+
+def test_every_recorded_value_is_quoted_by_a_page(built):
+    """A number or words a figure records and no page uses is dead code."""
+    root, _ = built
+    used = set()
+    for page in (root / "docs").rglob("*.md"):
+        used |= {f"{f}.{k}" for f, k, _ in PLACEHOLDER.findall(page.read_text())}
+    recorded = set()
+    for directory in (root / "cache" / "quick" / "figures").iterdir():
+        for filename in (NUMBERS, WORDS):
+            if (directory / filename).is_file():
+                keys = json.loads((directory / filename).read_text())
+                recorded |= {f"{directory.name}.{key}" for key in keys}
+    assert sorted(recorded - used) == []
+
+
+def test_the_pages_link_to_the_repository(tmp_path, monkeypatch):
+    from mkdocs.config import load_config
+
+    monkeypatch.setenv("VAE_REPO_URL", "https://github.com/someone/vae-explained")
+    config = load_config(str(REPO / "mkdocs.yml"))
+    assert config.repo_url == "https://github.com/someone/vae-explained"
+    assert config.edit_uri == "edit/main/docs/"
+    # Without the variable, the checkout's origin remote gives it.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    remote = ["git", "-C", str(tmp_path), "remote", "add", "origin"]
+    subprocess.run([*remote, "git@github.com:someone/vae-explained.git"], check=True)
+    assert repository_url(tmp_path) == "https://github.com/someone/vae-explained"
+    assert repository_url(tmp_path / "nowhere") is None
 
 
 def test_a_failing_figure_fails_the_build_with_its_name(built, tmp_path):
@@ -134,19 +174,13 @@ def test_serve_marks_the_page_of_a_failed_figure_as_stale(monkeypatch):
         [scheduler.FigureResult("plot", "failed", error="Traceback ...")], Path("/nowhere"), 0.0
     )
     scripts = [scheduler.FigureScript("plot", Path("figures/plot.py"), "index.md")]
-    monkeypatch.setitem(mkdocs_hook._state, "report", report)
-    monkeypatch.setitem(mkdocs_hook._state, "scripts", scripts)
+    plugin = FiguresPlugin()
+    plugin.report, plugin.scripts = report, scripts
+    config = {"mdx_configs": {}}
     page = SimpleNamespace(file=SimpleNamespace(src_uri="index.md"))
     other = SimpleNamespace(file=SimpleNamespace(src_uri="other.md"))
-    marked = mkdocs_hook.on_page_markdown("# Title\n", page, None, None)
+    marked = plugin.on_page_markdown("# Title\n", page, config, None)
     assert marked.startswith('!!! failure "This figure is stale: its script failed"')
     assert "figures/plot.py" in marked
-    assert mkdocs_hook.on_page_markdown("# Title\n", other, None, None) == "# Title\n"
-
-
-@pytest.mark.parametrize(
-    "value, spec, text",
-    [(-199.94216, None, "-199.94"), (4500, None, "4,500"), (0.5, ".0%", "50%"), ("x", None, "x")],
-)
-def test_number_formatting(value, spec, text):
-    assert mkdocs_hook.format_number(value, spec) == text
+    assert plugin.on_page_markdown("# Title\n", other, config, None) == "# Title\n"
+    assert config["mdx_configs"]["vae.site.placeholders"]["page"] == "other.md"

@@ -73,6 +73,53 @@ def test_the_key_follows_config_profile_and_device(package):
     assert len(keys) == 4
 
 
+def test_the_key_and_the_saved_config_name_the_precision_the_model_trained_in(
+    tmp_path, monkeypatch
+):
+    """Broken version: a key that names only the device, so that a cache moved from a
+    machine with native bfloat16 to one without returns a model trained another way."""
+    from vae.checkpoint import load_run
+    from vae.models import build_model
+
+    keys, saved = {}, {}
+    for native in (True, False):
+        monkeypatch.setattr(experiments, "native_bf16", lambda device, n=native: n)
+        keys[native] = model_key("vae-2d", "quick")
+        config = experiments.get("vae-2d").run_config("quick")
+        store = ModelStore(tmp_path / str(native), "quick")
+        path = store.save("vae-2d", build_model(config.model), config, [], "data")
+        saved[native] = load_run(path).config.train.precision
+    assert keys[True] != keys[False]
+    assert saved == {True: "bf16", False: "fp32"}
+
+
+@pytest.mark.parametrize("library, retrains", [("matplotlib", False), ("torch", True)])
+def test_only_the_libraries_that_do_the_arithmetic_are_in_the_model_key(
+    monkeypatch, library, retrains
+):
+    """Broken version: the plotting library's version in every model key, so that
+    upgrading matplotlib retrains every model."""
+    import importlib.metadata
+
+    from vae import versions
+    from vae.site.scheduler import library_versions as figure_versions_of
+
+    real = importlib.metadata.version
+    before = model_key("vae-2d", "quick")
+    figures_before = figure_versions_of(versions.FIGURE_LIBRARIES)
+    monkeypatch.setattr(
+        importlib.metadata, "version", lambda name: "99.0" if name == library else real(name)
+    )
+    versions._versions.cache_clear()
+    try:
+        assert (model_key("vae-2d", "quick") != before) is retrains
+        # A figure depends on both: its record compares them all.
+        assert figure_versions_of(versions.FIGURE_LIBRARIES) != figures_before
+    finally:
+        monkeypatch.undo()
+        versions._versions.cache_clear()
+
+
 def test_dynamic_binarization_draws_afresh_every_epoch(monkeypatch):
     """Broken version: dynamic binarization that stops re-drawing every epoch."""
     from vae import train as train_module

@@ -37,22 +37,19 @@ if TYPE_CHECKING:
 
 
 def supports_bf16(device: torch.device | str) -> bool:
-    """Whether torch multiplies bfloat16 matrices on `device`: a GPU with bfloat16, or a
-    CPU that oneDNN supports for it (x86 with AVX-512, Arm with its BF16 extension)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # a build of torch without oneDNN
-        return False
+    """Whether `device` multiplies bfloat16 matrices in hardware (see
+    `vae.hardware.native_bf16`, the one place that decides it)."""
+    from vae.hardware import native_bf16
+
+    return native_bf16(str(torch.device(device)))
 
 
 def check_precision(precision: Precision, device: torch.device) -> None:
     """Raises VAEError when `device` cannot train at `precision`."""
     if precision == "bf16" and not supports_bf16(device):
         raise VAEError(
-            f"precision bf16: this {device.type} has no bfloat16 matrix products; train in fp32"
+            f"precision bf16: this {device.type} has no native bfloat16 matrix products; "
+            "train in fp32"
         )
 
 

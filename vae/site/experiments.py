@@ -15,13 +15,12 @@ between seeds), so the sweep trains in float32. Measured by
 from __future__ import annotations
 
 import dataclasses
-import functools
-import platform
 from dataclasses import dataclass
 from typing import Literal
 
 from vae.config import EMBEDDED, DataConfig, ModelConfig, RunConfig, TrainConfig
 from vae.errors import VAEError
+from vae.hardware import native_bf16
 
 Profile = Literal["quick", "full"]
 PROFILES: tuple[str, ...] = ("quick", "full")
@@ -38,37 +37,21 @@ class Experiment:
 
     def run_config(self, profile: Profile, device: str = "cpu") -> RunConfig:
         """The config for a profile and device: the quick profile trains for
-        QUICK_EPOCHS epochs; bf16 becomes fp32 where `device` has no native
-        bfloat16 matrix products (see `native_bf16`)."""
+        QUICK_EPOCHS epochs; bf16 becomes fp32 on a GPU and on a CPU without
+        native bfloat16 matrix products (see `vae.hardware.native_bf16`). The
+        precision it returns is the one the model trains in, and so part of
+        its cache key and of the config saved beside its weights."""
         if profile not in PROFILES:
             raise VAEError(f"unknown profile {profile!r}; choose quick or full")
         train = self.config.train
         if profile == "quick":
             train = dataclasses.replace(train, epochs=min(QUICK_EPOCHS, train.epochs))
-        if train.precision == "bf16" and not native_bf16(device):
+        if train.precision == "bf16" and (device != "cpu" or not native_bf16(device)):
             train = dataclasses.replace(train, precision="fp32")
         return dataclasses.replace(self.config, train=train)
 
 
-@functools.cache
-def native_bf16(device: str) -> bool:
-    """Whether `device` multiplies bfloat16 matrices in hardware, read without
-    torch: an x86 CPU with AVX512-BF16 or AMX, or an Arm CPU with BF16, on Linux.
-
-    oneDNN also runs bfloat16 on AVX-512 CPUs without those instructions, by
-    emulation, no faster than float32; a GPU trains the site's models in float32.
-    """
-    if device != "cpu" or platform.system() != "Linux":
-        return False
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            flags = set(cpuinfo.read().split())
-    except OSError:
-        return False
-    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
-
-
-def _embedded(
+def _article_model(
     kind: str,
     latent_dim: int,
     epochs: int,
@@ -109,14 +92,14 @@ def noise_name(sigma: float) -> str:
 
 def _noisy(sigma: float, epochs: int) -> RunConfig:
     """The 2-D noisy autoencoder of the article with fixed noise `sigma`."""
-    config = _embedded("noisy-ae", 2, epochs)
+    config = _article_model("noisy-ae", 2, epochs)
     return dataclasses.replace(config, model=dataclasses.replace(config.model, noise_sigma=sigma))
 
 
 def _sweep(**settings) -> RunConfig:
     """A 20-D VAE of the beta sweep, in float32 (see the module's docstring)."""
     binarize = settings.pop("binarize", "dynamic")
-    return _embedded("vae", 20, SWEEP_EPOCHS, binarize, precision="fp32", **settings)
+    return _article_model("vae", 20, SWEEP_EPOCHS, binarize, precision="fp32", **settings)
 
 
 def beta_name(beta: float) -> str:
@@ -127,7 +110,7 @@ def beta_name(beta: float) -> str:
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
-        Experiment("ae-2d", "plain autoencoder, 2-D code", _embedded("ae", 2, EPOCHS)),
+        Experiment("ae-2d", "plain autoencoder, 2-D code", _article_model("ae", 2, EPOCHS)),
         *(
             Experiment(
                 noise_name(s),
@@ -136,8 +119,10 @@ EXPERIMENTS: dict[str, Experiment] = {
             )
             for s in NOISE_SIGMAS
         ),
-        Experiment("vae-2d", "variational autoencoder, 2-D code", _embedded("vae", 2, EPOCHS)),
-        Experiment("vae-20d", "variational autoencoder, 20-D code", _embedded("vae", 20, EPOCHS)),
+        Experiment("vae-2d", "variational autoencoder, 2-D code", _article_model("vae", 2, EPOCHS)),
+        Experiment(
+            "vae-20d", "variational autoencoder, 20-D code", _article_model("vae", 20, EPOCHS)
+        ),
         *(
             Experiment(beta_name(b), f"20-D VAE, beta = {b:g}", _sweep(beta=b))
             for b in (*BETAS, float(PIXELS))

@@ -1,9 +1,12 @@
 """The model store: trained models kept under a key of everything that made them.
 
-A model's key hashes its experiment config, the code a training run executes
-(the import closure of `vae.train`, by syntax tree), the data, the library
-versions and the device. Change any of those and the key changes, so the
-scheduler trains the model again; change nothing and it never does.
+A model's key hashes its experiment config (with the precision it trains in,
+which depends on the machine: see `vae.site.experiments`), the code a training
+run executes (the import closure of `vae.train`, by syntax tree), the data,
+the versions of the libraries that do its arithmetic (not the plotting
+library's: that is in the figures' records), and the device. Change any of
+those and the key changes, so the scheduler trains the model again; change
+nothing and it never does.
 
 The store only stores: it answers whether a model is there, loads it, and
 saves one that the scheduler's worker trained, under a lock so that two
