@@ -7,16 +7,24 @@ which nothing changed, so the finished pages are kept in a cache keyed by the
 rendered HTML and the source of the modules that finish it. A page that renders
 as it did last time is read back instead of parsed again. The cache holds the
 pages of the last build only.
+
+A kept page starts with the SHA-256 of the page on a line of its own. A page
+that does not match it (cut short by a full disk, or damaged since) is finished
+again and kept anew, never published as it is.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from importlib.metadata import version
 from pathlib import Path
 
-FINISHERS = ("html.py", "notebook_html.py", "pages.py")  # in vae/site/
+from vae.atomic import sweep, write_file
+
+# The modules whose code shapes a finished page, in vae/site/.
+FINISHERS = ("finish.py", "html.py", "splices.py", "notebook_html.py", "pages.py")
+# The name of every file the cache writes: KEY.html, KEY the key's 64 hex digits.
+PAGE_NAMES = "[0-9a-f]" * 64 + ".html"
 
 
 def finish(output: str, notebook: bool) -> str:
@@ -43,23 +51,40 @@ class PageCache:
         self.code = code.hexdigest()
 
     def finish(self, output: str, notebook: bool) -> str:
-        """`finish(output, notebook)`, read from the cache when it is there."""
+        """`finish(output, notebook)`, read from the cache when it is there whole.
+
+        Raises:
+            DiskFullError: the device is full; the page is not kept.
+        """
         material = f"{self.code}\n{notebook}\n{output}".encode()
         path = self.directory / f"{hashlib.sha256(material).hexdigest()}.html"
         self.used.add(path.name)
-        try:
-            return path.read_text(encoding="utf-8")
-        except (FileNotFoundError, UnicodeDecodeError):
-            pass
+        kept = _read_page(path)
+        if kept is not None:
+            return kept
         text = finish(output, notebook)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)  # a reader sees the whole page or none
+        page = text.encode("utf-8")
+        write_file(path, _digest(page) + b"\n" + page)
         return text
 
     def prune(self) -> None:
-        """Removes the pages this build did not ask for."""
-        for path in self.directory.glob("*.html"):
-            if path.name not in self.used:
+        """Removes the pages this build did not ask for, and partial ones left by
+        killed builds; nothing else in the directory is touched."""
+        for path in self.directory.glob(PAGE_NAMES):
+            if path.name not in self.used and path.is_file():
                 path.unlink(missing_ok=True)
+        sweep(self.directory, names=PAGE_NAMES)
+
+
+def _digest(page: bytes) -> bytes:
+    return hashlib.sha256(page).hexdigest().encode("ascii")
+
+
+def _read_page(path: Path) -> str | None:
+    """The page kept at `path`, or None if there is none or it is not the whole page."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    digest, _, page = data.partition(b"\n")
+    return page.decode("utf-8") if digest == _digest(page) else None

@@ -1,9 +1,9 @@
 """Accessibility repairs to a built page's HTML, made after MkDocs renders it.
 
-`accessible` reads a page once with the standard library's parser (`parse`),
-lets each repair below add its changes to one set of splices (`Splices`) and
-applies them together: what no repair touches stays byte for byte as it was.
-The notebook page's own gaps are repaired in `vae.site.notebook_html`.
+`accessible` reads a page once (`vae.site.splices.parse`), lets each repair
+below add its changes to one set of splices and applies them together: what no
+repair touches stays byte for byte as it was. The notebook page's own gaps are
+repaired in `vae.site.notebook_html`.
 
 - `name_search_dialog`: the theme's search dialog gets a name;
 - `focusable_scroll_regions`: a code block, a table or a displayed equation,
@@ -13,138 +13,18 @@ The notebook page's own gaps are repaired in `vae.site.notebook_html`.
 - `hanging_indents`: a wrapped line of code continues four columns past its own
   indentation (with pymdownx.highlight's `line_spans`, and extra.css);
 - `space_after_caption_prefix`: "Figure 1. log p(x)", not "Figure 1.log p(x)".
+
+`plain_math` says TeX in plain symbols, for the labels and alt text that hold math.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from html import escape
-from html.parser import HTMLParser
+from collections.abc import Callable, Iterable, Iterator
 
-VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
-HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+from vae.site.splices import HEADINGS, Element, Splices, end_of_close, parse, start_tag
+
 TABLE_SCROLL = "vae-table-scroll"  # styled in docs/stylesheets/extra.css
-
-
-@dataclass(eq=False)
-class Element:
-    """One element of a parsed page, located by offsets into the page's text."""
-
-    name: str
-    attrs: dict[str, str | None]
-    start: int  # offset of the "<" of its start tag
-    end: int  # offset just past the ">" of its start tag
-    parent: Element | None
-    close: int | None = None  # offset of the "<" of its end tag, when it has one
-    pieces: list[str] = field(default_factory=list, repr=False)
-
-    @property
-    def classes(self) -> set[str]:
-        return set((self.attrs.get("class") or "").split())
-
-    def text(self) -> str:
-        """Its text content, with runs of white space made one space."""
-        return " ".join("".join(self.pieces).split())
-
-    def within(self, test: Callable[[Element], bool]) -> Element | None:
-        """The nearest ancestor for which `test` holds."""
-        node = self.parent
-        while node is not None and not test(node):
-            node = node.parent
-        return node
-
-
-class _Parser(HTMLParser):
-    def __init__(self, html: str):
-        super().__init__(convert_charrefs=True)
-        self.line_starts = [0] + [m.end() for m in re.finditer("\n", html)]
-        self.elements: list[Element] = []
-        self.open: list[Element] = []
-
-    def _offset(self) -> int:
-        line, column = self.getpos()
-        return self.line_starts[line - 1] + column
-
-    def handle_starttag(self, tag, attrs):
-        start = self._offset()
-        raw = self.get_starttag_text() or ""
-        parent = self.open[-1] if self.open else None
-        element = Element(tag, dict(attrs), start, start + len(raw), parent)
-        self.elements.append(element)
-        if tag not in VOID:
-            self.open.append(element)
-
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-        if tag not in VOID:
-            self.open.pop()
-
-    def handle_endtag(self, tag):
-        for i in range(len(self.open) - 1, -1, -1):
-            if self.open[i].name == tag:
-                self.open[i].close = self._offset()
-                del self.open[i:]
-                return
-
-    def handle_data(self, data):
-        if self.open and self.open[-1].name in ("script", "style"):
-            return
-        for element in self.open:
-            element.pieces.append(data)
-
-
-def parse(html: str) -> list[Element]:
-    """Every element of `html`, in document order."""
-    parser = _Parser(html)
-    parser.feed(html)
-    parser.close()
-    return parser.elements
-
-
-def end_of_close(html: str, element: Element) -> int:
-    """The offset just past an element's end tag (or its start tag, if it has none)."""
-    if element.close is None:
-        return element.end
-    return html.index(">", element.close) + 1
-
-
-class Splices:
-    """Changes to a text, given by the offsets of the original, applied at once."""
-
-    def __init__(self) -> None:
-        self.changes: list[tuple[int, int, str]] = []
-
-    def replace(self, start: int, end: int, text: str) -> None:
-        self.changes.append((start, end, text))
-
-    def insert(self, at: int, text: str) -> None:
-        self.changes.append((at, at, text))
-
-    def set_attributes(self, html: str, element: Element, values: dict[str, str | None]) -> None:
-        """Rewrites the element's start tag with these attributes set (None: removed)."""
-        attrs = {**element.attrs, **values}
-        attrs = {
-            name: value for name, value in attrs.items() if name not in values or value is not None
-        }
-        self_closing = html[element.start : element.end].endswith("/>")
-        self.replace(element.start, element.end, start_tag(element.name, attrs, self_closing))
-
-    def apply(self, html: str) -> str:
-        out, position = [], 0
-        for start, end, text in sorted(self.changes, key=lambda c: (c[0], c[1])):
-            if start < position:
-                raise ValueError(f"overlapping changes at offset {start}")
-            out += [html[position:start], text]
-            position = end
-        out.append(html[position:])
-        return "".join(out)
-
-
-def start_tag(name: str, attrs: dict[str, str | None], self_closing: bool = False) -> str:
-    parts = [name] + [k if v is None else f'{k}="{escape(v)}"' for k, v in attrs.items()]
-    return "<" + " ".join(parts) + (" />" if self_closing else ">")
 
 
 # TeX as a screen reader should say it, in the few places the site needs math in
@@ -211,23 +91,11 @@ def _with_sections(
             yield element, heading if done and heading.close <= element.start else None
 
 
+# A repair reads the page's text and its elements and adds its changes to the splices.
 Repair = Callable[[str, list[Element], Splices], None]
 
 
-def _on_its_own(repair: Repair) -> Callable[[str], str]:
-    """One repair as a function from page HTML to page HTML."""
-
-    def apply(html: str) -> str:
-        splices = Splices()
-        repair(html, parse(html), splices)
-        return splices.apply(html)
-
-    apply.__name__ = repair.__name__.lstrip("_")
-    apply.__doc__ = repair.__doc__
-    return apply
-
-
-def _name_search_dialog(html: str, elements: list[Element], splices: Splices) -> None:
+def name_search_dialog(html: str, elements: list[Element], splices: Splices) -> None:
     """Names Material's search dialog, which it leaves without one."""
     for element in elements:
         attrs = element.attrs
@@ -253,7 +121,7 @@ def _is_data_table(element: Element) -> bool:
     return element.name == "table" and "class" not in element.attrs
 
 
-def _focusable_scroll_regions(html: str, elements: list[Element], splices: Splices) -> None:
+def focusable_scroll_regions(html: str, elements: list[Element], splices: Splices) -> None:
     """Makes every box that may scroll sideways focusable and named.
 
     Code blocks and displayed equations become focusable groups named after
@@ -317,7 +185,7 @@ COPY_BUTTON_SCRIPT = """<script>
 </script>"""
 
 
-def _name_copy_buttons(html: str, elements: list[Element], splices: Splices) -> None:
+def name_copy_buttons(html: str, elements: list[Element], splices: Splices) -> None:
     """Adds `COPY_BUTTON_SCRIPT` at the end of the body of a page with code blocks."""
     if COPY_BUTTON_SCRIPT in html or not any(_is_code_block(e) for e in elements):
         return
@@ -326,7 +194,7 @@ def _name_copy_buttons(html: str, elements: list[Element], splices: Splices) -> 
         splices.insert(body.close, COPY_BUTTON_SCRIPT + "\n")
 
 
-def _hanging_indents(html: str, elements: list[Element], splices: Splices) -> None:
+def hanging_indents(html: str, elements: list[Element], splices: Splices) -> None:
     """Gives each indented line of a code block its indentation, as `--vae-indent`.
 
     extra.css indents the continuation of a wrapped line by that much and four
@@ -345,7 +213,7 @@ def _hanging_indents(html: str, elements: list[Element], splices: Splices) -> No
                 splices.set_attributes(html, element, {"style": f"--vae-indent: {indent}ch"})
 
 
-def _space_after_caption_prefix(html: str, elements: list[Element], splices: Splices) -> None:
+def space_after_caption_prefix(html: str, elements: list[Element], splices: Splices) -> None:
     """A space between a caption's "Figure N." and what follows, when that is markup.
 
     pymdownx's caption block adds the space only when the caption starts with text.
@@ -358,23 +226,18 @@ def _space_after_caption_prefix(html: str, elements: list[Element], splices: Spl
 
 
 REPAIRS: tuple[Repair, ...] = (
-    _name_search_dialog,
-    _focusable_scroll_regions,
-    _name_copy_buttons,
-    _hanging_indents,
-    _space_after_caption_prefix,
+    name_search_dialog,
+    focusable_scroll_regions,
+    name_copy_buttons,
+    hanging_indents,
+    space_after_caption_prefix,
 )
-name_search_dialog = _on_its_own(_name_search_dialog)
-focusable_scroll_regions = _on_its_own(_focusable_scroll_regions)
-name_copy_buttons = _on_its_own(_name_copy_buttons)
-hanging_indents = _on_its_own(_hanging_indents)
-space_after_caption_prefix = _on_its_own(_space_after_caption_prefix)
 
 
-def accessible(html: str) -> str:
-    """The page with every repair of this module applied, from one parse."""
+def accessible(html: str, repairs: Iterable[Repair] = REPAIRS) -> str:
+    """The page with `repairs` (all of this module's) applied, from one parse."""
     elements = parse(html)
     splices = Splices()
-    for repair in REPAIRS:
+    for repair in repairs:
         repair(html, elements, splices)
     return splices.apply(html)

@@ -5,7 +5,7 @@ widgets the page never shows, and script tags for MathJax and Mermaid from a
 CDN. The site typesets math with its own KaTeX and has no Mermaid diagrams, so
 `slim` removes those script tags and keeps only the CSS rules whose class
 names all occur in the page's elements. The page is read with the standard
-library's HTML parser (`vae.site.html.parse`) and the CSS with tinycss2, so
+library's HTML parser (`vae.site.splices.parse`) and the CSS with tinycss2, so
 comments, strings and nested blocks are what a browser takes them for.
 
 `repair` fills nbconvert's gaps for readers with a keyboard or a screen reader:
@@ -22,7 +22,8 @@ import re
 
 import tinycss2
 
-from vae.site.html import HEADINGS, Element, Splices, end_of_close, parse, plain_math
+from vae.site.html import plain_math
+from vae.site.splices import HEADINGS, Element, Splices, end_of_close, parse
 
 CDN = "cdnjs.cloudflare.com"
 NBCONVERT_PLACEHOLDER = "No description has been provided for this image"
