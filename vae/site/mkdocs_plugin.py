@@ -5,7 +5,7 @@ figure engine. It is the only module that imports MkDocs.
   to date (`vae.site.scheduler`), in the profile named by $VAE_PROFILE
   (default "full"), on the device named by $VAE_DEVICE (default "cpu"), with
   $VAE_JOBS workers (default: one per core), and copies their outputs to
-  docs/figures/ (`vae.site.publish`), where the pages find them;
+  docs/figures/ (`vae.site.publish`, which git ignores), where the pages find them;
 - a failing figure fails `mkdocs build`; under `mkdocs serve` the last good
   outputs stay and the pages it feeds say that the figure is stale;
 - it puts the executed notebook in the place of its source page;
@@ -16,7 +16,8 @@ figure engine. It is the only module that imports MkDocs.
 - it strips the notebook page of CDN scripts and CSS it does not use, and
   repairs every page for readers with a keyboard or a screen reader (see
   `vae.site.finish`, which remembers finished pages between builds);
-- it serves KaTeX from the site itself (assets/katex/, see `vae.site.assets`);
+- it copies KaTeX into docs/assets/katex/ too (see `vae.site.assets`), so that
+  no page asks a third-party host for it;
 - with no `repo_url` in mkdocs.yml or the environment, it takes the
   checkout's `origin` remote, so that every page links to the repository.
 
@@ -35,7 +36,6 @@ from mkdocs.structure.files import File, Files
 
 log = get_plugin_logger("vae-figures")
 
-KATEX_URL = "assets/katex"
 FIGURE_SCRIPTS_PAGE = "figure-scripts.md"  # its sections are written from the scripts
 PLACEHOLDER_EXTENSION = "vae.site.placeholders"
 
@@ -108,16 +108,17 @@ class FiguresPlugin(BasePlugin):
             jobs_from_env,
             profile_from_env,
         )
-        from vae.site.publish import publish
+        from vae.site.publish import figure_files, katex_files, publish
         from vae.site.scheduler import build
 
         root = self._root(config)
+        docs_dir = Path(config.docs_dir)
         try:
             project = Project(root, profile_from_env(), device=device_from_env())
             self.pages = PageCache(project.cache_dir / "pages")
             report = build(project, jobs=jobs_from_env(), log=log.info)
             self.scripts = discover(project.figures_src)
-            publish(self.scripts, report.figures_dir, Path(config.docs_dir))
+            publish({**figure_files(self.scripts, report.figures_dir), **katex_files()}, docs_dir)
             settings = config["mdx_configs"].setdefault(PLACEHOLDER_EXTENSION, {})
             settings["figures"] = [s.name for s in self.scripts]
         except VAEError as e:
@@ -139,8 +140,6 @@ class FiguresPlugin(BasePlugin):
     def on_files(self, files: Files, config) -> Files:
         from vae.site.publish import notebook_page
 
-        for file in _katex_files(config):
-            files.append(file)
         if self.report is None:
             return files
         for script in self.scripts:
@@ -195,16 +194,3 @@ def stale_note(name: str) -> str:
         f"    `figures/{name}.py` raised an error; what is shown is its last good output. "
         f"See the terminal running `mkdocs serve` for the traceback.\n\n"
     )
-
-
-def _katex_files(config) -> list[File]:
-    from vae.errors import VAEError
-    from vae.site.assets import katex_files
-
-    try:
-        return [
-            File.generated(config, f"{KATEX_URL}/{name}", abs_src_path=str(path))
-            for name, path in katex_files()
-        ]
-    except VAEError as e:
-        raise PluginError(str(e)) from None
