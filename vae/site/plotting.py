@@ -28,6 +28,14 @@ CONTENT_WIDTH = 7.3  # inches: the width of the article's column at 96 px per in
 MIN_FONT_PT = 12.0  # a caption's 16 px at 96 px per inch
 CARD = "white"  # the background of every figure
 INK = "#263238"  # text and outlines
+# Colours that mean the same in every figure: the parts of a model, and the
+# terms of its loss.
+NETWORK_COLOR = "#c5cae9"  # encoder and decoder
+CODE_COLOR = "#ffe0b2"  # the latent code
+NOISE_COLOR = "#e0e0e0"  # randomness
+LOSS_COLOR = "#b71c1c"  # the reconstruction term, and what blocks a gradient
+KL_COLOR = "#1565c0"  # the KL term
+GRADIENT_COLOR = "#1b5e20"  # gradients that flow
 
 STYLE = {
     "figure.dpi": 100,
@@ -83,15 +91,6 @@ def svg_bytes(fig: plt.Figure) -> bytes:
     buffer = io.BytesIO()
     with plt.rc_context(STYLE):
         fig.savefig(buffer, format="svg", dpi=100, metadata={"Date": None, "Creator": None})
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def png_bytes(fig: plt.Figure, dpi: int = 100) -> bytes:
-    """The figure as PNG, with no software version in it; the figure is closed."""
-    buffer = io.BytesIO()
-    with plt.rc_context(STYLE):
-        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     plt.close(fig)
     return buffer.getvalue()
 
@@ -234,130 +233,15 @@ def class_legend(fig: plt.Figure, class_names: tuple[str, ...]) -> None:
     )
 
 
-# -- diagram pieces ---------------------------------------------------------------
-
-DIAGRAM_STYLE = {"boxstyle": "round,pad=0.35", "linewidth": 1.2}
-NETWORK_COLOR = "#c5cae9"  # encoder and decoder
-CODE_COLOR = "#ffe0b2"  # the latent code
-NOISE_COLOR = "#e0e0e0"  # randomness
-LOSS_COLOR = "#b71c1c"  # the reconstruction term, and what blocks a gradient
-KL_COLOR = "#1565c0"  # the KL term
-GRADIENT_COLOR = "#1b5e20"  # gradients that flow
-
-Anchor = "tuple[float, float] | plt.Text | plt.Rectangle"
+# The diagram pieces live in `vae.site.diagram`. The figure scripts that draw
+# diagrams still reach them here, as `plotting.node` and so on, until they
+# import that module; then this goes.
+_DIAGRAM_PIECES = frozenset({"diagram_axes", "node", "arrow", "term", "picture"})
 
 
-def diagram_axes(width: float, height: float) -> tuple[plt.Figure, plt.Axes]:
-    """An empty canvas with data coordinates 0..width by 0..height, one unit per inch."""
-    use_style()
-    fig = plt.figure(figsize=(width, height))
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, width)
-    ax.set_ylim(0, height)
-    ax.set_axis_off()
-    return fig, ax
+def __getattr__(name: str):
+    if name in _DIAGRAM_PIECES:
+        from vae.site import diagram
 
-
-def node(ax: plt.Axes, x: float, y: float, text: str, color: str, size: float = 13) -> plt.Text:
-    """A labelled rounded box centred at (x, y); arrows can start or end at it."""
-    return ax.text(
-        x,
-        y,
-        text,
-        ha="center",
-        va="center",
-        fontsize=size,
-        color=INK,
-        zorder=3,
-        bbox={**DIAGRAM_STYLE, "facecolor": color, "edgecolor": INK},
-    )
-
-
-def _anchor(ax: plt.Axes, end: Anchor) -> tuple[tuple[float, float], object]:
-    """The centre of an arrow's end and the patch the arrow stops at (or None)."""
-    if isinstance(end, plt.Text):
-        return end.get_position(), end.get_bbox_patch()
-    if isinstance(end, plt.Rectangle):
-        x, y = end.get_xy()
-        return (x + end.get_width() / 2, y + end.get_height() / 2), end
-    return (float(end[0]), float(end[1])), None
-
-
-def arrow(
-    ax: plt.Axes,
-    start: Anchor,
-    end: Anchor,
-    label: str = "",
-    color: str = INK,
-    dashed: bool = False,
-    bend: float = 0.0,
-    label_offset: tuple[float, float] = (0.0, 0.12),
-    label_size: float = MIN_FONT_PT,
-) -> None:
-    """An arrow from start to end, each a point or a box (a `node` or a `picture`).
-
-    An arrow between boxes runs from centre to centre and is cut where it leaves
-    the first box and where it meets the second, so it touches both. `bend`
-    curves it (the arc3 radius); the label sits by its middle, moved by
-    `label_offset` inches.
-    """
-    (x0, y0), patch_a = _anchor(ax, start)
-    (x1, y1), patch_b = _anchor(ax, end)
-    ax.annotate(
-        "",
-        xy=(x1, y1),
-        xytext=(x0, y0),
-        zorder=4,  # after the boxes, whose outlines are placed when they are drawn
-        arrowprops={
-            "arrowstyle": "-|>,head_length=0.5,head_width=0.25",
-            "color": color,
-            "linewidth": 1.4,
-            "linestyle": "--" if dashed else "-",
-            "patchA": patch_a,
-            "patchB": patch_b,
-            "shrinkA": 0 if patch_a is not None else 2,
-            "shrinkB": 0 if patch_b is not None else 2,
-            "connectionstyle": f"arc3,rad={bend}",
-        },
-    )
-    if label:
-        middle = ((x0 + x1) / 2 + label_offset[0], (y0 + y1) / 2 + label_offset[1])
-        ax.text(*middle, label, ha="center", va="bottom", fontsize=label_size, color=color)
-
-
-def term(
-    ax: plt.Axes, x0: float, x1: float, y: float, text: str, color: str, height: float = 0.12
-) -> None:
-    """A bracket under the parts from x0 to x1 of a diagram, with `text` below it:
-    which part of the picture a term of the loss belongs to."""
-    ax.plot(
-        [x0, x0, x1, x1],
-        [y + height, y, y, y + height],
-        color=color,
-        linewidth=1.4,
-        solid_capstyle="butt",
-    )
-    ax.text((x0 + x1) / 2, y - 0.08, text, ha="center", va="top", fontsize=MIN_FONT_PT, color=color)
-
-
-def picture(
-    ax: plt.Axes, image: np.ndarray, x: float, y: float, size: float, title: str
-) -> plt.Rectangle:
-    """A gray image of side `size` centred at (x, y), ink dark on white, titled
-    below; returns its frame, which arrows can start or end at."""
-    half = size / 2
-    ax.imshow(
-        1.0 - image,
-        cmap="gray",
-        vmin=0,
-        vmax=1,
-        interpolation="none",
-        extent=(x - half, x + half, y - half, y + half),
-        zorder=2,
-    )
-    frame = plt.Rectangle(
-        (x - half, y - half), size, size, fill=False, edgecolor=INK, linewidth=1.0, zorder=3
-    )
-    ax.add_patch(frame)
-    ax.text(x, y - half - 0.1, title, ha="center", va="top", fontsize=MIN_FONT_PT)
-    return frame
+        return getattr(diagram, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,64 @@
+"""The figures' house style and writers (`vae.site.plotting`), and the diagram
+pieces (`vae.site.diagram`): byte-stable files, text no smaller than a caption."""
+
+import re
+
+import numpy as np
+import pytest
+from matplotlib.text import Annotation
+
+from vae.site import diagram, plotting
+from vae.site.fingerprint import import_closure
+
+
+def line_figure(fontsize=None):
+    fig, ax = plotting.figure(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("a line", fontsize=fontsize)
+    return fig
+
+
+def test_an_svg_is_the_same_bytes_every_time_and_carries_no_date():
+    first, second = plotting.svg_bytes(line_figure()), plotting.svg_bytes(line_figure())
+    assert first == second
+    assert b"<dc:date>" not in first and b"<text" not in first  # glyphs as paths
+
+
+def test_text_smaller_than_a_caption_is_refused():
+    plotting.check_text_size(line_figure())
+    with pytest.raises(ValueError, match=re.escape("'a line' (9.0 pt)")):
+        plotting.check_text_size(line_figure(fontsize=9))
+
+
+def test_a_grid_png_has_sixteen_grays_and_the_scale_asked_for():
+    from io import BytesIO
+
+    from PIL import Image
+
+    images = np.linspace(0, 1, 4 * 5 * 5).reshape(4, 5, 5)
+    image = Image.open(BytesIO(plotting.grid_png(images, columns=2, scale=3)))
+    assert image.size == (3 * (2 * 7 + 2), 3 * (2 * 7 + 2))  # 2 + (5 + 2) per tile
+    assert len(image.getcolors()) <= 16
+
+
+def test_a_diagram_draws_with_arrows_between_its_pieces():
+    fig, ax = diagram.diagram_axes(4.0, 2.0)
+    box = diagram.node(ax, 1.0, 1.0, "encoder", plotting.NETWORK_COLOR)
+    frame = diagram.picture(ax, np.zeros((5, 5)), 3.0, 1.2, 0.8, "input $x$")
+    diagram.arrow(ax, box, frame, label="a label")
+    diagram.arrow(ax, (0.1, 0.1), box, dashed=True)
+    diagram.term(ax, 0.5, 3.5, 0.3, "a term", plotting.KL_COLOR)
+    arrows = [a for a in ax.texts if isinstance(a, Annotation)]
+    assert [a.arrow_patch.patchA for a in arrows] == [box.get_bbox_patch(), None]
+    assert arrows[0].arrow_patch.patchB is frame
+    plotting.check_text_size(fig)
+    assert plotting.svg_bytes(fig).startswith(b"<?xml")
+
+
+def test_the_figure_scripts_still_reach_the_diagram_pieces_through_plotting():
+    for name in ("diagram_axes", "node", "arrow", "term", "picture"):
+        assert getattr(plotting, name) is getattr(diagram, name)
+    with pytest.raises(AttributeError, match="no attribute 'png_bytes'"):
+        plotting.png_bytes  # noqa: B018
+    # A figure that imports only `plotting` is redrawn when `diagram` changes.
+    assert "vae.site.diagram" in import_closure("vae.site.plotting")
