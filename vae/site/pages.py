@@ -17,12 +17,12 @@ from typing import Any
 from vae.site.project import FigureScript
 
 MARKER = "<!-- the figure scripts, generated -->"
+EXPERIMENTS_SOURCE = "vae/site/experiments.py"
 # A figure's <img> tag without a loading attribute (figures live under figures/).
+_FIGURE_IMG = re.compile(r'<img(?![^>]*\sloading=)(?=[^>]*\ssrc="[^"]*figures/)')
 # A highlighted name, the commonest token of a code block: the theme colours it
 # as the code's own text (--md-code-hl-name-color is --md-code-fg-color).
 _PLAIN_NAME = re.compile(r'<span class="n">([^<]*)</span>')
-_FIGURE_IMG = re.compile(r'<img(?![^>]*\sloading=)(?=[^>]*\ssrc="[^"]*figures/)')
-EXPERIMENTS_SOURCE = "vae/site/experiments.py"
 
 
 def nav_titles(nav: Any) -> dict[str, str]:
