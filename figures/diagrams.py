@@ -52,7 +52,7 @@ def make(ctx):
     x = test_inputs(dataset, "dynamic")[DIGIT : DIGIT + 1]
     image = x[0].numpy()
     sigma_0 = ctx.model("noisy-ae-2d-sigma-0.2").config.model.noise_sigma
-    ctx.number("noisy_sigma", sigma_0)
+    ctx.number("sigma_0", sigma_0)
 
     # 1. The autoencoder: x -> z -> x_hat, and one term.
     y = 1.65

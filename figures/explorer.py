@@ -203,7 +203,7 @@ def make(ctx):
             ctx.number("elbo_random_spread", spread)
             ctx.number("elbo_check_digits", len(x[check]))
         if config.kind == "noisy-ae":
-            ctx.number("noise_sigma", config.noise_sigma)
+            ctx.number("sigma_0", config.noise_sigma)
 
     digits = np.packbits(x > 0.5, axis=1)  # (N, pixels / 8), most significant bit first
     ctx.save("test-digits.bin", digits.tobytes())

@@ -89,7 +89,6 @@ def make(ctx):
     ctx.number("latent_dim", config.model.latent_dim)
     ctx.number("pixels", config.model.data_dim)
     ctx.number("radius_percent", round(100 * RADIUS_QUANTILE))
-    ctx.number("noisy_sigma", ctx.model("noisy-ae-2d-sigma-0.2").config.model.noise_sigma)
     learned_sigma(ctx, dataset, x, *posteriors["vae-2d"])
 
 
