@@ -55,3 +55,30 @@ def test_figures_load_lazily_and_nothing_else_changes():
         '<img loading="lazy" decoding="async" alt="a" src="../figures/x/a.svg">'
         '<img src="assets/logo.png"><img loading="eager" src="figures/y/b.png">'
     )
+
+
+def test_the_extension_writes_the_sections_before_snippets_include_the_sources(tmp_path):
+    """Zensical runs Markdown extensions but no MkDocs plugin: the sections must come
+    from the extension alone, with each script's source included."""
+    import markdown
+
+    root = tmp_path / "checkout"
+    root.mkdir()
+    write_scripts(root / "figures")
+    (root / "vae" / "site").mkdir(parents=True)
+    (root / "vae" / "site" / "experiments.py").write_text("EXPERIMENTS = {}\n")
+    (root / "mkdocs.yml").write_text(
+        "site_name: x\nrepo_url: !ENV [NOWHERE, null]\nnav:\n"
+        "  - Introduction: index.md\n  - '1. Part one': one.md\n"
+    )
+    md = markdown.Markdown(
+        extensions=["attr_list", "vae.site.pages", "pymdownx.snippets", "pymdownx.superfences"],
+        extension_configs={
+            "vae.site.pages": {"root": str(root)},
+            "pymdownx.snippets": {"base_path": [str(root)], "check_paths": True},
+        },
+    )
+    html = md.convert(f"# Scripts\n\n{MARKER}\n")
+    assert html.index('id="early"') < html.index('id="late"')
+    assert 'It feeds <a href="one.md">1. Part one</a>' in html
+    assert "Draws the late figure." in html and "PAGE" in html  # the source, included

@@ -11,8 +11,7 @@ figure engine. It is the only module that imports MkDocs.
 - it puts the executed notebook in the place of its source page;
 - it tells the placeholder extension (`vae.site.placeholders`, which fills in
   the numbers and words) which page it renders, for its messages;
-- it writes the figure-scripts page's sections from the scripts themselves
-  (see `vae.site.pages`);
+- it tells the figure-scripts extension (`vae.site.pages`) which checkout it builds;
 - it strips the notebook page of CDN scripts and CSS it does not use, and
   repairs every page for readers with a keyboard or a screen reader (see
   `vae.site.finish`, which remembers finished pages between builds);
@@ -36,8 +35,11 @@ from mkdocs.structure.files import File, Files
 
 log = get_plugin_logger("vae-figures")
 
-FIGURE_SCRIPTS_PAGE = "figure-scripts.md"  # its sections are written from the scripts
 PLACEHOLDER_EXTENSION = "vae.site.placeholders"
+EXTENSIONS = {  # the Markdown extensions the pages need, and what each does
+    PLACEHOLDER_EXTENSION: "it puts the figures' numbers into the pages",
+    "vae.site.pages": "it writes the figure-scripts page's sections",
+}
 
 
 def repository_url(root: Path) -> str | None:
@@ -75,17 +77,16 @@ class FiguresPlugin(BasePlugin):
         from vae.errors import VAEError
         from vae.site.project import Project, profile_from_env
 
-        if PLACEHOLDER_EXTENSION not in config["markdown_extensions"]:
-            raise PluginError(
-                f"add {PLACEHOLDER_EXTENSION} to markdown_extensions in mkdocs.yml: "
-                "it puts the figures' numbers into the pages"
-            )
+        for extension, does in EXTENSIONS.items():
+            if extension not in config["markdown_extensions"]:
+                raise PluginError(f"add {extension} to markdown_extensions in mkdocs.yml: {does}")
         try:
             project = Project(self._root(config), profile_from_env())
         except VAEError as e:
             raise PluginError(str(e)) from None
         settings = config["mdx_configs"].setdefault(PLACEHOLDER_EXTENSION, {})
         settings["figures_out"] = str(project.figures_out)
+        config["mdx_configs"].setdefault("vae.site.pages", {})["root"] = str(project.root)
         if not config.get("repo_url"):
             url = repository_url(self._root(config))
             if url:
@@ -159,10 +160,6 @@ class FiguresPlugin(BasePlugin):
     def on_page_markdown(self, markdown: str, page, config, files) -> str:
         settings = config["mdx_configs"].setdefault(PLACEHOLDER_EXTENSION, {})
         settings["page"] = page.file.src_uri
-        if page.file.src_uri == FIGURE_SCRIPTS_PAGE:
-            from vae.site.pages import fill, nav_titles
-
-            markdown = fill(markdown, self.scripts, nav_titles(config["nav"]))
         if self.report is not None and self.report.failed:
             failed = {f.name for f in self.report.failed}
             for script in self.scripts:

@@ -1,6 +1,7 @@
 """Pages written from the figure scripts themselves.
 
-The figure-scripts page holds a marker that the MkDocs hook replaces with one
+The figure-scripts page holds a marker that this module's Markdown extension
+(`vae.site.pages` in mkdocs.yml, run by MkDocs and Zensical alike) replaces with one
 section per discovered script (its docstring's first paragraph, the page it
 feeds, the models it asks for, and its source), in the order of the pages it
 feeds. A new script therefore appears there, with the anchor its captions link
@@ -12,7 +13,11 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
+
+from markdown import Extension, Markdown
+from markdown.preprocessors import Preprocessor
 
 from vae.site.project import FigureScript
 
@@ -101,3 +106,54 @@ def plain_names(html: str) -> str:
     """The page with its code's names unwrapped from the `<span class="n">` that
     gives them the colour they have anyway: a sixth of the figure-scripts page."""
     return _PLAIN_NAME.sub(r"\1", html)
+
+
+# -- the figure-scripts page as a Markdown extension ------------------------------
+
+
+def config_nav(config_file: Path) -> Any:
+    """The `nav` of an mkdocs.yml, read without MkDocs (its tags read as nothing)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
+    try:
+        return (yaml.load(Path(config_file).read_text(), Loader=Loader) or {}).get("nav")
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+class _Sections(Preprocessor):
+    def __init__(self, md: Markdown, extension: FigureScriptsExtension) -> None:
+        super().__init__(md)
+        self.extension = extension
+
+    def run(self, lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+        if MARKER not in text:
+            return lines
+        from vae.site.placeholders import checkout
+        from vae.site.project import discover
+
+        root = Path(self.extension.getConfig("root") or checkout())
+        titles = nav_titles(config_nav(root / "mkdocs.yml"))
+        return fill(text, discover(root / "figures"), titles).split("\n")
+
+
+class FigureScriptsExtension(Extension):
+    """Writes the figure-scripts page's sections where its marker stands, before
+    pymdownx.snippets includes each script's source."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.config = {"root": ["", "the checkout (default: the one being built)"]}
+        super().__init__(**kwargs)
+
+    def extendMarkdown(self, md: Markdown) -> None:
+        md.preprocessors.register(_Sections(md, self), "vae_figure_scripts", 40)
+
+
+def makeExtension(**kwargs: Any) -> FigureScriptsExtension:
+    return FigureScriptsExtension(**kwargs)
