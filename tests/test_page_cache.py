@@ -2,8 +2,8 @@
 whole is finished again, a full disk keeps nothing, and pruning removes only
 the files the cache wrote."""
 
-import ast
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -14,8 +14,6 @@ from vae import atomic
 from vae.atomic import DiskFullError
 from vae.site import finish as finish_module
 from vae.site.finish import FINISHERS, PageCache, finish
-
-from .conftest import REPO
 
 # Long enough to be cut in half, with a heading mark (two bytes in UTF-8).
 PAGE = (
@@ -129,19 +127,29 @@ def test_prune_leaves_a_folder_that_has_a_pages_name(tmp_path):
     assert folder.is_dir() and len(kept_pages(tmp_path)) == 2
 
 
-def vae_site_imports(path) -> set[str]:
-    """The `vae.site` modules a file imports, as file names."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vae.site."):
-            names.add(node.module.removeprefix("vae.site.") + ".py")
-    return names
+LOADED = """
+import json, sys
+before = set(sys.modules)
+{code}
+print(json.dumps(sorted(m for m in set(sys.modules) - before if m.startswith("vae.site."))))
+"""
+
+
+def site_modules_loaded(code: str) -> set[str]:
+    """The `vae.site` modules a fresh interpreter loads to run `code`."""
+    script = LOADED.format(code=code)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(json.loads(run.stdout))
 
 
 def test_the_cache_key_holds_all_the_code_that_finishes_a_page():
-    """A module the finishers import that is not in the key would let a page
+    """A module that finishing loads and the key leaves out would let a page
     finished by old code be read back after that code changed."""
-    site = REPO / "vae" / "site"
-    not_shaping = {"project.py"}  # pages.py takes its `FigureScript` type, for the scripts page
-    for name in FINISHERS:
-        assert vae_site_imports(site / name) - not_shaping <= set(FINISHERS), name
+    finishing = site_modules_loaded(
+        "from vae.site.finish import finish\n"
+        f"finish({PAGE!r}, notebook=False)\nfinish({PAGE!r}, notebook=True)"
+    )
+    # pages.py takes the `FigureScript` type from project.py, for the scripts page.
+    not_shaping = site_modules_loaded("import vae.site.project")
+    in_key = {f"vae.site.{name.removesuffix('.py')}" for name in FINISHERS}
+    assert finishing - not_shaping == in_key
