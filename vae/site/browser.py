@@ -69,15 +69,9 @@ def chromium() -> Iterator:
             browser.close()
 
 
-def page_weights(site: Path, base: str | None = None, browser=None) -> list[tuple[str, int, int]]:
-    """(page, requests, bytes) for every page, as loaded in the browser with an empty cache.
-
-    Serves the site and starts Chromium itself unless given a served `base` URL
-    and a running `browser`.
-    """
-    if base is None or browser is None:
-        with serve(site) as base, chromium() as browser:
-            return page_weights(site, base, browser)
+def page_weights(site: Path, base: str, browser) -> list[tuple[str, int, int]]:
+    """(page, requests, bytes) for every page of `site`, served at `base`, as
+    loaded in `browser` with an empty cache."""
     rows = []
     for url in pages(site):
         context = browser.new_context()
