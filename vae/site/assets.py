@@ -4,9 +4,10 @@ accessibility tests.
 The site asks no third-party host for anything, so these are taken once, at
 install time, by `python -m vae assets`: an HTTPS download of the package
 tarball the npm registry publishes (no `npm` program needed), checked against a
-pinned SHA-512, then unpacked into the user cache. The MkDocs hook copies the
-KaTeX files a page needs into the site; the browser tests serve axe-core from
-127.0.0.1. Nothing here runs during a build or the tests unless asked.
+pinned SHA-512, then unpacked into the user cache. `vae.site.publish` copies
+the KaTeX files into docs/, where the pages load them; the browser tests serve
+axe-core from 127.0.0.1. Nothing here runs during a build or the tests unless
+asked.
 """
 
 from __future__ import annotations
