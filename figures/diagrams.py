@@ -6,7 +6,7 @@ every term of its loss sits under the part of the model it belongs to."""
 import torch
 
 from vae.data import test_inputs
-from vae.site import plotting
+from vae.site import diagram, plotting
 
 PAGE = "autoencoders.md"
 MODELS = ("ae-2d", "noisy-ae-2d-sigma-0.2", "vae-2d")
@@ -23,15 +23,15 @@ def reconstruction(ctx, name, x):
 
 def base(x_image, x_hat, height, y):
     """Input, encoder, decoder and reconstruction on a canvas of the column's width."""
-    fig, ax = plotting.diagram_axes(WIDTH, height)
+    fig, ax = diagram.diagram_axes(WIDTH, height)
     parts = {
-        "x": plotting.picture(ax, x_image, 0.55, y, 0.85, "input $x$"),
-        "x_hat": plotting.picture(ax, x_hat, WIDTH - 0.55, y, 0.85, r"$\hat{x}$"),
-        "encoder": plotting.node(ax, 1.75, y, "encoder", plotting.NETWORK_COLOR),
-        "decoder": plotting.node(ax, WIDTH - 1.75, y, "decoder", plotting.NETWORK_COLOR),
+        "x": diagram.picture(ax, x_image, 0.55, y, 0.85, "input $x$"),
+        "x_hat": diagram.picture(ax, x_hat, WIDTH - 0.55, y, 0.85, r"$\hat{x}$"),
+        "encoder": diagram.node(ax, 1.75, y, "encoder", plotting.NETWORK_COLOR),
+        "decoder": diagram.node(ax, WIDTH - 1.75, y, "decoder", plotting.NETWORK_COLOR),
     }
-    plotting.arrow(ax, parts["x"], parts["encoder"])
-    plotting.arrow(ax, parts["decoder"], parts["x_hat"])
+    diagram.arrow(ax, parts["x"], parts["encoder"])
+    diagram.arrow(ax, parts["decoder"], parts["x_hat"])
     return fig, ax, parts
 
 
@@ -57,25 +57,25 @@ def make(ctx):
     # 1. The autoencoder: x -> z -> x_hat, and one term.
     y = 1.65
     fig, ax, parts = base(image, reconstruction(ctx, "ae-2d", x), 2.45, y)
-    z = plotting.node(ax, WIDTH / 2, y, "$z$", plotting.CODE_COLOR)
-    plotting.arrow(ax, parts["encoder"], z)
-    plotting.arrow(ax, z, parts["decoder"])
+    z = diagram.node(ax, WIDTH / 2, y, "$z$", plotting.CODE_COLOR)
+    diagram.arrow(ax, parts["encoder"], z)
+    diagram.arrow(ax, z, parts["decoder"])
     loss_line(ax, 0.75, start=WIDTH - 3.1)
-    plotting.term(ax, WIDTH - 2.3, WIDTH - 0.1, 0.75, r"$-\log p(x \mid z)$", RED)
+    diagram.term(ax, WIDTH - 2.3, WIDTH - 0.1, 0.75, r"$-\log p(x \mid z)$", RED)
     save(ctx, "autoencoder.svg", fig)
 
     # 2. Fixed noise and a KL penalty: not a VAE.
     y = 1.75
     fig, ax, parts = base(image, reconstruction(ctx, "noisy-ae-2d-sigma-0.2", x), 3.25, y)
-    mu = plotting.node(ax, 2.85, y, r"$\mu$", plotting.CODE_COLOR)
-    z = plotting.node(ax, 4.1, y, r"$z = \mu + \sigma_0\,\epsilon$", plotting.CODE_COLOR)
-    eps = plotting.node(ax, 4.1, 2.85, r"$\epsilon \sim \mathcal{N}(0, I)$", plotting.NOISE_COLOR)
-    plotting.arrow(ax, parts["encoder"], mu)
-    plotting.arrow(ax, mu, z)
-    plotting.arrow(ax, eps, z, dashed=True)
-    plotting.arrow(ax, z, parts["decoder"])
+    mu = diagram.node(ax, 2.85, y, r"$\mu$", plotting.CODE_COLOR)
+    z = diagram.node(ax, 4.1, y, r"$z = \mu + \sigma_0\,\epsilon$", plotting.CODE_COLOR)
+    eps = diagram.node(ax, 4.1, 2.85, r"$\epsilon \sim \mathcal{N}(0, I)$", plotting.NOISE_COLOR)
+    diagram.arrow(ax, parts["encoder"], mu)
+    diagram.arrow(ax, mu, z)
+    diagram.arrow(ax, eps, z, dashed=True)
+    diagram.arrow(ax, z, parts["decoder"])
     loss_line(ax, 0.9, plus=5.03)
-    plotting.term(
+    diagram.term(
         ax,
         2.55,
         4.85,
@@ -83,24 +83,24 @@ def make(ctx):
         "KL$(q(z \\mid x) \\,\\|\\, p(z))$\n$= \\|\\mu\\|^2 / 2 + \\mathrm{const}$",
         BLUE,
     )
-    plotting.term(ax, 5.2, WIDTH - 0.1, 0.9, r"$\mathbb{E}_\epsilon[-\log p(x \mid z)]$", RED)
+    diagram.term(ax, 5.2, WIDTH - 0.1, 0.9, r"$\mathbb{E}_\epsilon[-\log p(x \mid z)]$", RED)
     save(ctx, "noisy-autoencoder.svg", fig)
 
     # 3. The VAE: the encoder outputs sigma as well.
     y = 1.85
     fig, ax, parts = base(image, reconstruction(ctx, "vae-2d", x), 3.35, y)
-    mu = plotting.node(ax, 2.95, y + 0.45, r"$\mu(x)$", plotting.CODE_COLOR)
-    sigma = plotting.node(ax, 2.95, y - 0.45, r"$\sigma(x)$", plotting.CODE_COLOR)
-    z = plotting.node(ax, 4.3, y, r"$z = \mu + \sigma \odot \epsilon$", plotting.CODE_COLOR)
-    eps = plotting.node(ax, 4.3, 2.95, r"$\epsilon \sim \mathcal{N}(0, I)$", plotting.NOISE_COLOR)
-    plotting.arrow(ax, parts["encoder"], mu)
-    plotting.arrow(ax, parts["encoder"], sigma)
-    plotting.arrow(ax, mu, z)
-    plotting.arrow(ax, sigma, z)
-    plotting.arrow(ax, eps, z, dashed=True)
-    plotting.arrow(ax, z, parts["decoder"])
+    mu = diagram.node(ax, 2.95, y + 0.45, r"$\mu(x)$", plotting.CODE_COLOR)
+    sigma = diagram.node(ax, 2.95, y - 0.45, r"$\sigma(x)$", plotting.CODE_COLOR)
+    z = diagram.node(ax, 4.3, y, r"$z = \mu + \sigma \odot \epsilon$", plotting.CODE_COLOR)
+    eps = diagram.node(ax, 4.3, 2.95, r"$\epsilon \sim \mathcal{N}(0, I)$", plotting.NOISE_COLOR)
+    diagram.arrow(ax, parts["encoder"], mu)
+    diagram.arrow(ax, parts["encoder"], sigma)
+    diagram.arrow(ax, mu, z)
+    diagram.arrow(ax, sigma, z)
+    diagram.arrow(ax, eps, z, dashed=True)
+    diagram.arrow(ax, z, parts["decoder"])
     loss_line(ax, 0.9, plus=5.03)
-    plotting.term(ax, 2.45, 3.45, 0.9, r"KL$(q(z \mid x) \,\|\, p(z))$", BLUE)
-    plotting.term(ax, 5.2, WIDTH - 0.1, 0.9, r"$\mathbb{E}_q[-\log p(x \mid z)]$", RED)
+    diagram.term(ax, 2.45, 3.45, 0.9, r"KL$(q(z \mid x) \,\|\, p(z))$", BLUE)
+    diagram.term(ax, 5.2, WIDTH - 0.1, 0.9, r"$\mathbb{E}_q[-\log p(x \mid z)]$", RED)
     ax.text(0.52, 0.3, r"$= -\mathrm{ELBO}(x)$", va="top")
     save(ctx, "vae.svg", fig)

@@ -6,7 +6,7 @@ and phi sit outside the plate because every image shares them."""
 
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-from vae.site import plotting
+from vae.site import diagram, plotting
 
 PAGE = "variational-inference.md"
 RADIUS = 0.42  # of the random variables' circles
@@ -46,7 +46,7 @@ def edge(ax, start, end, color=plotting.INK, dashed=False, bend=0.0):
 
 
 def make(ctx):
-    fig, ax = plotting.diagram_axes(6.6, 3.7)
+    fig, ax = diagram.diagram_axes(6.6, 3.7)
     z, x = (3.6, 2.45), (3.6, 0.95)
     # The plate: what is inside repeats for i = 1, ..., N.
     ax.add_patch(

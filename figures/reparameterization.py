@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from vae.data import test_inputs
-from vae.site import plotting
+from vae.site import diagram, plotting
 
 PAGE = "autoencoders.md"
 MODELS = ("vae-2d",)
@@ -148,20 +148,20 @@ def make(ctx):
 
 def trick_diagram() -> bytes:
     """Sampling z directly blocks the gradient; sampling eps does not."""
-    fig, ax = plotting.diagram_axes(plotting.CONTENT_WIDTH, 4.6)
+    fig, ax = diagram.diagram_axes(plotting.CONTENT_WIDTH, 4.6)
     green, red = plotting.GRADIENT_COLOR, plotting.LOSS_COLOR
 
     ax.text(0.15, 4.35, "sampling $z$ directly", ha="left", va="center", weight="bold")
-    params = plotting.node(ax, 0.9, 3.65, r"$\mu,\ \sigma$", plotting.CODE_COLOR)
-    z_direct = plotting.node(
+    params = diagram.node(ax, 0.9, 3.65, r"$\mu,\ \sigma$", plotting.CODE_COLOR)
+    z_direct = diagram.node(
         ax, 3.9, 3.65, r"$z \sim \mathcal{N}(\mu, \sigma^2)$", plotting.NOISE_COLOR
     )
-    f_direct = plotting.node(ax, 6.4, 3.65, "$f(z)$", plotting.CODE_COLOR)
-    plotting.arrow(ax, params, z_direct)
-    plotting.arrow(ax, z_direct, f_direct)
-    plotting.arrow(ax, (6.0, 3.3), (4.8, 3.3), color=green)
+    f_direct = diagram.node(ax, 6.4, 3.65, "$f(z)$", plotting.CODE_COLOR)
+    diagram.arrow(ax, params, z_direct)
+    diagram.arrow(ax, z_direct, f_direct)
+    diagram.arrow(ax, (6.0, 3.3), (4.8, 3.3), color=green)
     ax.text(5.4, 3.18, r"$\partial f / \partial z$", color=green, ha="center", va="top")
-    plotting.arrow(ax, (2.9, 3.3), (1.5, 3.3), color=red, dashed=True)
+    diagram.arrow(ax, (2.9, 3.3), (1.5, 3.3), color=red, dashed=True)
     ax.text(
         2.2,
         3.15,
@@ -173,21 +173,21 @@ def trick_diagram() -> bytes:
 
     ax.plot([0.1, plotting.CONTENT_WIDTH - 0.1], [2.72, 2.72], color="#b0bec5", linewidth=1)
     ax.text(0.15, 2.45, "reparameterized", ha="left", va="center", weight="bold")
-    mu = plotting.node(ax, 0.8, 1.75, r"$\mu$", plotting.CODE_COLOR)
-    sigma = plotting.node(ax, 0.8, 0.45, r"$\sigma$", plotting.CODE_COLOR)
-    eps = plotting.node(ax, 3.9, 2.15, r"$\epsilon \sim \mathcal{N}(0, I)$", plotting.NOISE_COLOR)
-    z = plotting.node(ax, 3.9, 1.1, r"$z = \mu + \sigma\,\epsilon$", plotting.CODE_COLOR)
-    f = plotting.node(ax, 6.4, 1.1, "$f(z)$", plotting.CODE_COLOR)
-    plotting.arrow(ax, eps, z, dashed=True)
-    plotting.arrow(ax, mu, z)
-    plotting.arrow(ax, sigma, z)
-    plotting.arrow(ax, z, f)
+    mu = diagram.node(ax, 0.8, 1.75, r"$\mu$", plotting.CODE_COLOR)
+    sigma = diagram.node(ax, 0.8, 0.45, r"$\sigma$", plotting.CODE_COLOR)
+    eps = diagram.node(ax, 3.9, 2.15, r"$\epsilon \sim \mathcal{N}(0, I)$", plotting.NOISE_COLOR)
+    z = diagram.node(ax, 3.9, 1.1, r"$z = \mu + \sigma\,\epsilon$", plotting.CODE_COLOR)
+    f = diagram.node(ax, 6.4, 1.1, "$f(z)$", plotting.CODE_COLOR)
+    diagram.arrow(ax, eps, z, dashed=True)
+    diagram.arrow(ax, mu, z)
+    diagram.arrow(ax, sigma, z)
+    diagram.arrow(ax, z, f)
     # The gradient's path, backwards beside each forward edge: f to z, z to mu and sigma.
-    plotting.arrow(ax, (6.0, 0.8), (4.8, 0.8), color=green)
+    diagram.arrow(ax, (6.0, 0.8), (4.8, 0.8), color=green)
     ax.text(5.4, 0.68, r"$\partial f / \partial z$", color=green, ha="center", va="top")
-    plotting.arrow(ax, (3.05, 1.5), (1.45, 1.84), color=green)
+    diagram.arrow(ax, (3.05, 1.5), (1.45, 1.84), color=green)
     ax.text(2.3, 1.8, r"$\partial z / \partial \mu = 1$", color=green, ha="center", va="bottom")
-    plotting.arrow(ax, (3.05, 0.7), (1.45, 0.36), color=green)
+    diagram.arrow(ax, (3.05, 0.7), (1.45, 0.36), color=green)
     ax.text(
         2.3, 0.38, r"$\partial z / \partial \sigma = \epsilon$", color=green, ha="center", va="top"
     )

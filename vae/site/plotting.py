@@ -231,17 +231,3 @@ def class_legend(fig: plt.Figure, class_names: tuple[str, ...]) -> None:
         handletextpad=0.1,
         columnspacing=1.0,
     )
-
-
-# The diagram pieces live in `vae.site.diagram`. The figure scripts that draw
-# diagrams still reach them here, as `plotting.node` and so on, until they
-# import that module; then this goes.
-_DIAGRAM_PIECES = frozenset({"diagram_axes", "node", "arrow", "term", "picture"})
-
-
-def __getattr__(name: str):
-    if name in _DIAGRAM_PIECES:
-        from vae.site import diagram
-
-        return getattr(diagram, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
