@@ -168,10 +168,14 @@ class FiguresPlugin(BasePlugin):
         return markdown
 
     def on_post_page(self, output: str, page, config) -> str:
+        from vae.errors import VAEError
         from vae.site.finish import finish
 
         notebook = page.file.src_uri.endswith(".ipynb")
-        return self.pages.finish(output, notebook) if self.pages else finish(output, notebook)
+        try:
+            return self.pages.finish(output, notebook) if self.pages else finish(output, notebook)
+        except VAEError as e:  # a full disk under the page cache, say
+            raise PluginError(str(e)) from None
 
     def on_post_build(self, config) -> None:
         if self.pages is not None:
