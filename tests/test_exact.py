@@ -13,8 +13,16 @@ from torch import distributions as D
 
 from vae import data as vae_data
 from vae import exact, objectives
+from vae.bounds import sample_log_weights, shortfall
 from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from vae.gaps import best_gaussian, grid_elbo, inference_gaps, q_mass
+from vae.gaps import (
+    best_gaussian,
+    exclusive_kl,
+    grid_elbo,
+    inclusive_kl,
+    inference_gaps,
+    q_mass,
+)
 from vae.train import train
 
 # -- a linear-Gaussian model: p(z) = N(0, I), p(x|z) = N(Wz + b, s^2 I) -------------
@@ -49,7 +57,7 @@ class LinearGaussian:
     def elbo(self, x, mu, logvar):
         """ELBO of N(mu, diag e^logvar) in closed form: E_q[log p(x|z)] - KL(q || p(z))."""
         expected_rec = (
-            objectives.gaussian_log_likelihood(x, mu @ self.W.T + self.b, math.log(self.s2))
+            objectives.gaussian_log_density(x, mu @ self.W.T + self.b, math.log(self.s2))
             - 0.5 * ((self.W**2).sum(0) * torch.exp(logvar)).sum(-1) / self.s2
         )
         return expected_rec - objectives.gaussian_kl(mu, logvar)
@@ -117,6 +125,25 @@ def test_best_gaussian_is_the_mean_field_optimum(linear):
     torch.testing.assert_close(posterior.log_px - elbo, gap.expand(x.shape[0]), atol=0.01, rtol=0)
 
 
+def test_both_kl_directions_match_the_closed_form(linear):
+    """KL(q || p(z|x)) and KL(p(z|x) || q) on the grid, for one example taken out of
+    the batch with `select`, against torch.distributions' Gaussian KL: the posterior
+    is the correlated N(m, Lambda^-1), q a diagonal Gaussian near it."""
+    model, x = linear
+    mu = model.posterior_mean(x) + 0.03
+    logvar = torch.full_like(mu, 2 * math.log(0.06))
+    posterior = exact.posterior_on_grid(model, x, cover=(mu, logvar))
+    covariance = torch.linalg.inv(model.precision)
+    for i in (0, 5):
+        one = posterior.select(slice(i, i + 1))
+        assert one.log_px.item() == posterior.log_px[i].item()
+        q = D.MultivariateNormal(mu[i], torch.diag(torch.exp(logvar[i])))
+        p = D.MultivariateNormal(model.posterior_mean(x)[i], covariance)
+        args = (one, mu[i : i + 1], logvar[i : i + 1])
+        assert exclusive_kl(*args).item() == pytest.approx(D.kl_divergence(q, p).item(), abs=0.01)
+        assert inclusive_kl(*args).item() == pytest.approx(D.kl_divergence(p, q).item(), abs=0.01)
+
+
 def test_the_answer_does_not_depend_on_the_rest_of_the_batch(linear):
     model, x = linear
     torch.testing.assert_close(exact.log_marginal(model, x[3:4]), exact.log_marginal(model, x)[3:4])
@@ -147,20 +174,25 @@ def test_refining_the_grid_changes_log_px_by_less_than_a_hundredth(vae):
 def test_log_px_is_above_every_importance_weighted_bound(vae):
     """E[L_k] <= log p(x) for every k. Each L_k is averaged over R independent
     draws; the Monte Carlo noise allowed is three standard errors of that mean,
-    plus the grid's own error of a few thousandths of a nat."""
+    plus the grid's own error of a few thousandths of a nat. `vae.bounds` gives
+    the same shortfall as the disjoint groups taken here."""
     model, x = vae
     log_px = exact.log_marginal(model, x)
-    gen = torch.Generator().manual_seed(0)
-    samples, repeats = 1000, 8
+    samples, repeats, ks = 1000, 8, (1, 10, 100, 1000)
+    k = samples * repeats
+    log_w = sample_log_weights(model, x, k, seed=0, codes=k * len(x))  # (k, B), one group
     with torch.no_grad():
-        log_w = model.log_weights(x, samples * repeats, gen).double()  # (k * R, B)
+        direct = model.log_weights(x, k, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(log_w, direct.double())
     gaps = []
-    for k in (1, 10, 100, 1000):
+    for k in ks:
         groups = log_w.view(-1, k, x.shape[0])  # disjoint groups of k samples
         bounds = torch.logsumexp(groups, dim=1) - math.log(k)  # (groups, B)
         mean, noise = bounds.mean(0), 3 * bounds.std(0) / math.sqrt(bounds.shape[0])
         assert (mean <= log_px + noise + 0.005).all(), f"L_{k} above log p(x)"
         gaps.append((log_px - mean).mean().item())
+    measured = shortfall(log_px, log_w, ks)
+    torch.testing.assert_close(measured.gap, torch.tensor(gaps, dtype=torch.float64))
     # The bounds climb towards log p(x) and end close to it: log p(x) is not too high.
     assert gaps == sorted(gaps, reverse=True)
     assert gaps[-1] < 0.2 * gaps[0]
@@ -185,8 +217,8 @@ def test_gap_splits_into_two_nonnegative_parts(vae):
         with torch.no_grad():
             params = model.likelihood_params(z.float())
             log_px_z = model.log_likelihood(x[i].expand(z.shape[0], *x.shape[1:]), params)
-        log_q = objectives.diagonal_normal_log_density(z, mu[i], 2 * sigma[i].log())
-        log_joint = log_px_z.double() + objectives.standard_normal_log_density(z)
+        log_q = D.Normal(mu[i], sigma[i]).log_prob(z).sum(-1)
+        log_joint = log_px_z.double() + D.Normal(0.0, 1.0).log_prob(z).sum(-1)
         weight = torch.softmax(log_q, 0)  # q's share of each cell
         elbo = (weight * (log_joint - log_q)).sum()
         assert abs(gaps.elbo[i] - elbo) < 0.01
@@ -239,7 +271,7 @@ def importance_sample(model, x, n, gen):
                 for part in z.float().split(10_000)
             ]
         )
-    log_joint = log_px_z.double() + objectives.standard_normal_log_density(z)
+    log_joint = log_px_z.double() + D.Normal(0.0, 1.0).log_prob(z).sum(-1)
     log_w = log_joint - log_proposal
     return z, log_joint, log_w
 

@@ -43,6 +43,7 @@ from torch.utils.data import DataLoader
 
 from vae.config import DataConfig, ModelConfig, Precision, RunConfig, TrainConfig
 from vae.data import Dataset, load_dataset, to_unit_interval
+from vae.models import reparameterize
 from vae.precision import supports_bf16
 from vae.train import make_optimizer, train
 
@@ -89,7 +90,7 @@ class ExampleVAE(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         h = F.relu(self.hidden(x.flatten(start_dim=1)))
         mu, logvar = self.mean(h), self.logvar(h)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        z = reparameterize(mu, logvar)
         x_hat = torch.sigmoid(self.output(F.relu(self.decoder_hidden(z))))
         return x_hat, mu, logvar
 

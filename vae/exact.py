@@ -86,6 +86,15 @@ class GridPosterior(NamedTuple):
         index = self.log_joint.argmax(dim=1)
         return self.z[torch.arange(self.z.shape[0]), index]
 
+    def select(self, rows: torch.Tensor | slice, width: int | None = None) -> GridPosterior:
+        """The posteriors of some examples only; `width` keeps their first fine points."""
+        return self._replace(
+            log_px=self.log_px[rows],
+            z=self.z[rows, :width],
+            log_joint=self.log_joint[rows, :width],
+            mass=self.mass[rows],
+        )
+
 
 def _flat(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(x.shape[0], -1)
@@ -114,6 +123,8 @@ def log_likelihood_matrix(model: LatentModel, x: torch.Tensor, z: torch.Tensor) 
         # log p(x|z) = sum_i x_i l_i - log(1 + e^l_i), for every pair at once: (B, G)
         return x @ decoded.T - F.softplus(decoded).sum(dim=1)
     # --8<-- [end:likelihood_matrix]
+    # Not `objectives.gaussian_log_density`: that would build a (B, G, N) tensor of
+    # differences, where the expanded square needs only the matrix product.
     sigma2 = model.config.observation_sigma**2
     n = x.shape[1]
     squares = x.square().sum(1, keepdim=True) - 2 * x @ decoded.T + decoded.square().sum(1)
@@ -126,7 +137,7 @@ def log_joint_matrix(
     """log p(x_b, z_g) = log p(x_b | z_g) + log N(z_g; 0, I): shape (B, G), float64."""
     blocks = [
         log_likelihood_matrix(model, x, part)
-        + objectives.standard_normal_log_density(part.to(x.device, torch.float64))
+        + objectives.gaussian_log_density(part.to(x.device, torch.float64))
         for part in z.split(chunk)
     ]
     return torch.cat(blocks, dim=1)

@@ -36,11 +36,20 @@ def inclusive_kl(posterior: GridPosterior, mu: torch.Tensor, logvar: torch.Tenso
     """
     valid = torch.isfinite(posterior.log_joint)
     log_density = posterior.log_density.masked_fill(~valid, 0.0)
-    log_q = objectives.diagonal_normal_log_density(
+    log_q = objectives.gaussian_log_density(
         posterior.z, mu.double()[:, None], logvar.double()[:, None]
     )
     mass = torch.exp(posterior.log_density) * posterior.step**2  # (B, P), 0 on padding
     return (mass * (log_density - log_q.masked_fill(~valid, 0.0))).sum(dim=1)
+
+
+def exclusive_kl(posterior: GridPosterior, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    r"""KL(q || p(z|x)) for q = N(mu, diag e^logvar), on the grid: (B,).
+
+    $\mathrm{KL}(q \,\|\, p) = \log p(x) - \mathrm{ELBO}(q)$, the direction the
+    ELBO uses; see `grid_elbo` for when the grid holds q.
+    """
+    return posterior.log_px - grid_elbo(posterior, mu, logvar)
 
 
 def _groups(posterior: GridPosterior, size: int = 64):
@@ -52,15 +61,7 @@ def _groups(posterior: GridPosterior, size: int = 64):
     counts = torch.isfinite(posterior.log_joint).sum(dim=1)
     for rows in torch.argsort(counts).split(size):
         width = int(counts[rows].max())
-        yield (
-            rows,
-            posterior._replace(
-                log_px=posterior.log_px[rows],
-                z=posterior.z[rows, :width],
-                log_joint=posterior.log_joint[rows, :width],
-                mass=posterior.mass[rows],
-            ),
-        )
+        yield rows, posterior.select(rows, width)
 
 
 def _core(posterior: GridPosterior, threshold: float) -> GridPosterior:
@@ -76,7 +77,7 @@ def _core(posterior: GridPosterior, threshold: float) -> GridPosterior:
 
 def _log_share(posterior: GridPosterior, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log Q_p: the Gaussian q restricted to the fine cells and normalised there: (B, P)."""
-    log_q = objectives.diagonal_normal_log_density(posterior.z, mu[:, None], logvar[:, None])
+    log_q = objectives.gaussian_log_density(posterior.z, mu[:, None], logvar[:, None])
     log_q = log_q.masked_fill(~torch.isfinite(posterior.log_joint), -math.inf)
     return torch.log_softmax(log_q, dim=1)
 
@@ -118,7 +119,7 @@ def grid_elbo(posterior: GridPosterior, mu: torch.Tensor, logvar: torch.Tensor) 
 
 def q_mass(posterior: GridPosterior, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """The share of q(z|x) that falls on the fine cells, by the midpoint rule: (B,)."""
-    log_q = objectives.diagonal_normal_log_density(
+    log_q = objectives.gaussian_log_density(
         posterior.z, mu.double()[:, None], logvar.double()[:, None]
     )
     log_q = log_q.masked_fill(~torch.isfinite(posterior.log_joint), -math.inf)
@@ -156,7 +157,9 @@ def _fit(
         for step in range(steps + 1):
             var = torch.exp(logvar)  # (B, 2)
             # log q(z) = -1/2 sum_j (z_j^2 - 2 mu_j z_j + mu_j^2) / var_j, up to a
-            # constant that the normalisation over the cells removes.
+            # constant that the normalisation over the cells removes: the square
+            # expanded, rather than `objectives.gaussian_log_density`, so that a
+            # step is a matrix product with the fixed features.
             coefficients = torch.cat(
                 [-0.5 * (mu.square() / var).sum(1, keepdim=True), mu / var, -0.5 / var], dim=1
             )

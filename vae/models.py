@@ -152,7 +152,7 @@ class LatentModel(nn.Module):
         if self.config.likelihood == "bernoulli":
             return objectives.bernoulli_log_likelihood(x, params)
         logvar = 2.0 * math.log(self.config.observation_sigma)
-        return objectives.gaussian_log_likelihood(x, params, logvar)
+        return objectives.gaussian_log_density(x, params, logvar, event_dims=x.dim() - 1)
 
     # -- the objective ------------------------------------------------------
     # --8<-- [start:terms]
@@ -202,9 +202,25 @@ class LatentModel(nn.Module):
                 for part in z.split(step)
             ]
         )  # (k, B)
-        log_pz = objectives.standard_normal_log_density(z)
-        log_qz = objectives.diagonal_normal_log_density(z, mu, logvar)
+        log_pz = objectives.gaussian_log_density(z)  # (k, B): the prior N(0, I)
+        log_qz = objectives.gaussian_log_density(z, mu, logvar)
         return log_px_given_z + log_pz - log_qz
+
+    @torch.no_grad()
+    def reconstruction_term(
+        self,
+        x: torch.Tensor,
+        samples: int,
+        generator: torch.Generator | None = None,
+        posterior: Posterior | None = None,
+    ) -> torch.Tensor:
+        """E_q[log p(x|z)] per example, the mean over `samples` draws z ~ q(z|x): (B,)."""
+        posterior = self.encode(x) if posterior is None else posterior
+        total = torch.zeros(x.shape[0], device=x.device)
+        for _ in range(samples):
+            z = self.sample_posterior(posterior, generator)
+            total += self.log_likelihood(x, self.likelihood_params(z))
+        return total / samples
 
     # -- generation ---------------------------------------------------------
     @torch.no_grad()

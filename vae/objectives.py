@@ -51,39 +51,42 @@ def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Ten
     return _sum_event(x * logits, event) - _sum_event(F.softplus(logits), event)
 
 
-def gaussian_log_likelihood(
-    x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor | float
+def gaussian_log_density(
+    x: torch.Tensor,
+    mean: torch.Tensor | float = 0.0,
+    logvar: torch.Tensor | float = 0.0,
+    event_dims: int = 1,
 ) -> torch.Tensor:
-    r"""log N(x; mean, diag(exp(logvar))), summed per example.
+    r"""log N(x; mean, diag(exp(logvar))), summed over the last `event_dims` dimensions.
 
     $\log p(x) = -\tfrac12 \sum_i [\log 2\pi + \log\sigma_i^2
-    + (x_i - \mu_i)^2 / \sigma_i^2]$.
+    + (x_i - \mu_i)^2 / \sigma_i^2]$. The one Gaussian log density of the
+    package: with the defaults it is the standard normal N(0, I), the prior p(z);
+    with a code's mean and log-variance it is q(z|x); with
+    `event_dims=x.dim() - 1` and a decoder's means it is the likelihood of
+    Gaussian pixels.
 
     Args:
-        x: observations, shape (B, ...).
-        mean: means, shape (..., B, ...) like the logits of
-            `bernoulli_log_likelihood`, or broadcastable to x.
-        logvar: log-variances, a tensor broadcastable to x or a float.
+        x: points, shape (..., *event): codes (B, D), or images (B, H, W).
+        mean: means, a tensor broadcastable against x (either may carry extra
+            leading dimensions, k samples per example, say) or a float.
+        logvar: log-variances, a tensor broadcastable against x or a float.
+        event_dims: trailing dimensions of x that make up one point.
 
     Returns:
-        Tensor of the shape of the broadcast, without the dimensions of one
-        example: (B,) for means shaped like x.
+        Tensor of the broadcast shape without its last `event_dims` dimensions:
+        (B,) for codes (B, D).
     """
-    logvar = torch.as_tensor(logvar, dtype=x.dtype, device=x.device)
+    if not isinstance(logvar, torch.Tensor):
+        logvar = torch.as_tensor(logvar, dtype=x.dtype, device=x.device)
     log_density = -0.5 * (LOG_2PI + logvar + (x - mean).square() * torch.exp(-logvar))
-    return _sum_event(log_density, x.dim() - 1)
+    return _sum_event(log_density, event_dims)
 
 
-def standard_normal_log_density(z: torch.Tensor) -> torch.Tensor:
-    """log N(z; 0, I), summed over the last dimension: shape (...,)."""
-    return -0.5 * (LOG_2PI + z.square()).sum(dim=-1)
-
-
-def diagonal_normal_log_density(
-    z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
-) -> torch.Tensor:
-    """log N(z; mu, diag(exp(logvar))), summed over the last dimension."""
-    return -0.5 * (LOG_2PI + logvar + (z - mu).square() * torch.exp(-logvar)).sum(dim=-1)
+# Earlier names of `gaussian_log_density`, still used by figures/elbo_gap.py (on
+# rows of pixels, where one point is the last dimension) and tests/test_explorer.py.
+gaussian_log_likelihood = gaussian_log_density
+standard_normal_log_density = gaussian_log_density
 
 
 # --8<-- [start:gaussian_kl]
@@ -175,3 +178,18 @@ def iwae_bound(log_weights: torch.Tensor) -> torch.Tensor:
 
 
 # --8<-- [end:iwae_bound]
+
+
+def mean_iwae_bound(log_weights: torch.Tensor, k: int) -> torch.Tensor:
+    """L_k per example, averaged over the disjoint blocks of k of its log-weights.
+
+    Args:
+        log_weights: shape (K, B), K a multiple of k.
+        k: samples per bound.
+
+    Returns:
+        Tensor of shape (B,): the mean of K / k independent draws of L_k.
+    """
+    n = log_weights.shape[1]
+    blocks = log_weights.reshape(-1, k, n).transpose(0, 1).reshape(k, -1)  # (k, K / k * B)
+    return iwae_bound(blocks).view(-1, n).mean(0)

@@ -1,0 +1,163 @@
+r"""The aggregate posterior of a Gaussian encoder, and the split of its KL term.
+
+The aggregate posterior is the mixture of every example's q(z|x):
+
+    $q(z) = \frac1N \sum_n \mathcal{N}(z; \mu_n, \operatorname{diag} \sigma_n^2)$,
+
+the cloud of all codes that the decoder is trained on. Where it is thin beside
+the prior p(z), codes drawn from the prior decode to something the decoder
+hardly saw ("holes"). The average KL term of the ELBO splits exactly as
+(Hoffman & Johnson 2016, "ELBO surgery: yet another way to carve up the
+variational evidence lower bound")
+
+    $\frac1N \sum_n \mathrm{KL}(q(z \mid x_n) \,\|\, p(z))
+    = I(n; z) + \mathrm{KL}(q(z) \,\|\, p(z))$,
+
+where I(n; z), the mutual information between the index of an example and its
+code under the mixture, is at most log N.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from vae import objectives
+from vae.models import reparameterize
+
+CHUNK = 4096  # points per block when a density is taken at many points; memory only
+
+
+def component_log_densities(
+    z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
+) -> torch.Tensor:
+    r"""log N(z_s; mu_n, diag e^logvar_n) for every point s and component n: shape (S, N).
+
+    The square expanded, $-(z - \mu)^2 / 2\sigma^2 = -z^2 w / 2 + z \mu w - \mu^2 w / 2$
+    with $w = 1 / \sigma^2$, turns the sum over coordinates into two matrix
+    products; `objectives.gaussian_log_density` would build an (S, N, D) tensor.
+
+    Args:
+        z: points, shape (S, D).
+        mu: the components' means, shape (N, D).
+        logvar: their log-variances, shape (N, D).
+    """
+    w = torch.exp(-logvar)  # (N, D)
+    constant = -0.5 * (objectives.LOG_2PI + logvar + mu.square() * w).sum(dim=1)  # (N,)
+    return constant - 0.5 * z.square() @ w.T + z @ (mu * w).T
+
+
+def mixture_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log q(z) = log (1/N) sum_n N(z; mu_n, diag e^logvar_n) at points z (S, D): shape (S,)."""
+    return torch.cat(
+        [
+            torch.logsumexp(component_log_densities(block, mu, logvar), dim=1)
+            - math.log(mu.shape[0])
+            for block in z.split(CHUNK)
+        ]
+    )
+
+
+def elbo_surgery(
+    mu: torch.Tensor, logvar: torch.Tensor, samples_per_code: int, generator: torch.Generator
+) -> dict[str, float]:
+    """The split mean KL = I(n; z) + KL(q(z) || p(z)) for the mixture of N(mu_n, e^logvar_n).
+
+    The average KL is in closed form. The mutual information is estimated from
+    its definition, I = mean_n E_{z ~ q(z|x_n)}[log q(z|x_n) - log q(z)], with
+    `samples_per_code` draws from each example's Gaussian: the difference inside
+    lies between 0 and log N up to rounding, so the estimate has a small
+    variance. KL(q(z) || p(z)) is the average KL minus it.
+
+    Args:
+        mu: means of q(z|x_n), shape (N, D).
+        logvar: their log-variances, shape (N, D).
+        samples_per_code: draws from each q(z|x_n).
+        generator: the source of the draws.
+
+    Returns:
+        In nats: average_kl (exact), mutual_information, marginal_kl, the
+        standard error of both estimates (the same number), and the upper bound
+        log N of the first, mutual_information_max.
+    """
+    mu, logvar = mu.double(), logvar.double()
+    n, d = mu.shape
+    average_kl = float(objectives.gaussian_kl(mu, logvar).mean())
+    shape = (samples_per_code, n, d)
+    z = reparameterize(mu.expand(shape), logvar.expand(shape), generator)  # (S, N, D)
+    own = objectives.gaussian_log_density(z, mu, logvar)  # log q(z|x_n), (S, N)
+    marginal = mixture_log_density(z.reshape(-1, d), mu, logvar).view(samples_per_code, n)
+    values = own - marginal  # (S, N)
+    information = float(values.mean())
+    # Each example contributes a mean of samples_per_code independent draws; the
+    # estimate is the average of N such means, so its variance is the mean of the
+    # examples' variances over samples_per_code * N.
+    within = values.var(dim=0) if samples_per_code > 1 else torch.zeros(n)
+    standard_error = math.sqrt(float(within.mean()) / (samples_per_code * n))
+    return {
+        "average_kl": average_kl,
+        "mutual_information": information,
+        "marginal_kl": average_kl - information,
+        "standard_error": standard_error,
+        "mutual_information_max": math.log(n),
+    }
+
+
+def hole_share(
+    mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor, ratio: float
+) -> tuple[float, float]:
+    """The share of points z where q(z) is below `ratio` times p(z) = N(0, I), and its
+    standard error. With z drawn from p(z), these are the prior's codes that land
+    where the decoder saw few codes in training.
+
+    Args:
+        mu: means of q(z|x_n), shape (N, D).
+        logvar: their log-variances, shape (N, D).
+        z: points, shape (S, D).
+        ratio: the density ratio q(z) / p(z) below which a point is in a hole.
+    """
+    z = z.double()
+    log_ratio = mixture_log_density(z, mu.double(), logvar.double())
+    log_ratio -= objectives.gaussian_log_density(z)
+    holes = (log_ratio < math.log(ratio)).double()
+    return float(holes.mean()), float(holes.std() / math.sqrt(len(holes)))
+
+
+def class_shares(
+    z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, labels: torch.Tensor, classes: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each class's share of q(z), averaged over the points z, and its standard error.
+
+    A class's share of q at a point is the sum over its examples of
+    N(z; mu_n, diag e^logvar_n) over the sum over all examples: the posterior
+    probability of the class given the code, under the mixture.
+
+    Args:
+        z: points, shape (S, D).
+        mu: means of q(z|x_n), shape (N, D).
+        logvar: their log-variances, shape (N, D).
+        labels: the class of each example, shape (N,).
+        classes: the number of classes C.
+
+    Returns:
+        Two tensors of shape (C,), float64.
+    """
+    one_hot = torch.nn.functional.one_hot(labels, classes).double()  # (N, C)
+    shares = []
+    for block in z.double().split(CHUNK):
+        log_w = component_log_densities(block, mu.double(), logvar.double())  # (S, N)
+        shares.append(torch.softmax(log_w, dim=1) @ one_hot)  # (S, C)
+    per_point = torch.cat(shares)
+    spread = per_point.std(dim=0, correction=0) / math.sqrt(len(per_point))
+    return per_point.mean(dim=0), spread
+
+
+def nearest_neighbour_distances(z: torch.Tensor) -> torch.Tensor:
+    """The distance from each point z_n (N, D) to the nearest other point: (N,).
+
+    Every pair is taken, N^2 distances: no approximation, for a few thousand points.
+    """
+    distances = (z[:, None] - z[None]).square().sum(dim=-1).sqrt()  # (N, N)
+    distances.fill_diagonal_(math.inf)
+    return distances.min(dim=1).values
