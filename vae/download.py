@@ -1,29 +1,28 @@
 """Fetching MNIST and Fashion-MNIST from their public mirrors.
 
 Only the `python -m vae data download` command reaches the network; nothing in
-the build or the tests does. Each file is streamed into a temporary file beside
-its destination, checked against the MD5 that the dataset's authors published,
-and only then renamed into place, so an interrupted or corrupted download never
-leaves a file that looks complete.
+the build or the tests does. Each file is read into memory, checked against the
+MD5 that the dataset's authors published, and only then written, all at once
+(`vae.atomic.write_file`), so an interrupted or corrupted download never leaves
+a file that looks complete.
 
-Checksums: MNIST as listed by torchvision's MNIST dataset; Fashion-MNIST from
-the table in github.com/zalandoresearch/fashion-mnist (README, "Get the Data").
+The published checksums are in `vae.datafiles.MD5`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from vae import atomic
 from vae.config import IDX_DATASETS
 from vae.data import load_idx_dataset
-from vae.datafiles import IDX_FILES, cache_dir
+from vae.datafiles import IDX_FILES, MD5, cache_dir, file_md5
 from vae.errors import DataError
 
 MIRRORS: dict[str, tuple[str, ...]] = {
@@ -34,58 +33,32 @@ MIRRORS: dict[str, tuple[str, ...]] = {
     "fashion-mnist": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
 }
 
-MD5: dict[str, dict[str, str]] = {
-    "mnist": {
-        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-    },
-    "fashion-mnist": {
-        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
-    },
-}
-
 CHUNK = 1 << 16
 TIMEOUT_S = 30
 
 
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _fetch(url: str, dest: Path, md5: str, progress: bool | None) -> None:
-    """Streams `url` into `dest` through a temporary file, checking the MD5."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        h = hashlib.md5()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(
-                total=total,
-                unit="B",
-                unit_scale=True,
-                desc=dest.name,
-                leave=False,
-                disable=None if progress is None else not progress,
-            ) as bar:
-                for block in iter(lambda: response.read(CHUNK), b""):
-                    out.write(block)
-                    h.update(block)
-                    bar.update(len(block))
-        if h.hexdigest() != md5:
-            raise DataError(f"checksum mismatch (MD5 {h.hexdigest()}, expected {md5})")
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Downloads `url` into memory (the largest file is 26 MB), checks the MD5,
+    and only then writes `dest`, all at once."""
+    h = hashlib.md5()
+    blocks = []
+    with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(
+            total=total,
+            unit="B",
+            unit_scale=True,
+            desc=dest.name,
+            leave=False,
+            disable=None if progress is None else not progress,
+        ) as bar:
+            for block in iter(lambda: response.read(CHUNK), b""):
+                blocks.append(block)
+                h.update(block)
+                bar.update(len(block))
+    if h.hexdigest() != md5:
+        raise DataError(f"checksum mismatch (MD5 {h.hexdigest()}, expected {md5})")
+    atomic.write_file(dest, b"".join(blocks))
 
 
 def download(
@@ -112,6 +85,7 @@ def download(
 
     Raises:
         DataError: unknown name, every mirror failed, or a file fails its checks.
+        DiskFullError: the disk filled up while a file was written; nothing is left.
     """
     if name not in IDX_DATASETS:
         raise DataError(f"unknown dataset {name!r}; downloadable: {', '.join(IDX_DATASETS)}")
@@ -122,7 +96,7 @@ def download(
     for stem, _ in IDX_FILES.values():
         file_name = f"{stem}.gz"
         dest = directory / file_name
-        if dest.is_file() and _md5(dest) == checksums[file_name]:
+        if dest.is_file() and file_md5(dest) == checksums[file_name]:
             continue
         errors = []
         for base in mirrors:
@@ -130,6 +104,8 @@ def download(
             try:
                 _fetch(url, dest, checksums[file_name], progress)
                 break
+            except atomic.DiskFullError:
+                raise  # no mirror helps; one line naming the file
             except (urllib.error.URLError, OSError, DataError) as e:
                 errors.append(f"{url}: {getattr(e, 'reason', e)}")
         else:
