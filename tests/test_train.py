@@ -1,5 +1,5 @@
-"""The trainer: it learns, it repeats itself for a seed, it stops on NaN and on
-divergence, it waits for the device rarely; the IWAE estimate in chunks; bf16."""
+"""The trainer: it learns, it repeats itself for a seed, it waits for the device
+rarely; the IWAE estimate in chunks; bf16. When it stops: test_train_stops.py."""
 
 import math
 import subprocess
@@ -8,11 +8,11 @@ import sys
 import pytest
 import torch
 
-from vae import objectives, precision
+from vae import precision
 from vae import train as train_module
 from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from vae.data import load_dataset
-from vae.errors import ConfigError, TrainingError, VAEError
+from vae.errors import ConfigError, VAEError
 from vae.precision import supports_bf16
 from vae.train import evaluate, iwae_estimate, resolve_device, train
 
@@ -79,29 +79,6 @@ def test_training_does_not_touch_the_global_random_state(dataset):
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_a_non_finite_loss_stops_training_within_one_check_and_names_the_epoch(small, monkeypatch):
-    """The loss turns NaN at one step of epoch 2; the loop notices at its next check."""
-    monkeypatch.setattr(train_module, "CHECK_EVERY", 10)
-    steps_per_epoch = len(small.train_images) // 32  # 30
-    poisoned_step = steps_per_epoch + 5
-    calls = []
-    real_elbo = objectives.elbo
-
-    def elbo(log_px_given_z, kl, beta=1.0):
-        calls.append(None)
-        value = real_elbo(log_px_given_z, kl, beta)
-        return value * math.nan if len(calls) == poisoned_step else value
-
-    monkeypatch.setattr(objectives, "elbo", elbo)
-    with pytest.raises(TrainingError) as error:
-        train(config(epochs=3, hidden=16, batch_size=32), small, progress=False)
-    assert str(error.value) == (
-        "training stopped in epoch 2: the training loss became NaN or infinite; "
-        "try a lower learning rate"
-    )
-    assert poisoned_step < len(calls) <= poisoned_step + 10
-
-
 def test_the_loop_waits_for_the_device_once_per_check(small, monkeypatch):
     """Reading a tensor's value on the host (bool, item, tolist) waits for the device.
     The loop does so once per CHECK_EVERY steps, not at every step."""
@@ -120,33 +97,6 @@ def test_the_loop_waits_for_the_device_once_per_check(small, monkeypatch):
     checks = epochs * steps // 10
     evaluations = epochs + 1  # one before training, one after each epoch
     assert len(reads) <= checks + 2 * evaluations + epochs + 2 < epochs * steps // 2
-
-
-def test_a_run_that_diverges_while_staying_finite_is_stopped(dataset):
-    """At a learning rate of 1e6 the loss runs to about 1e33 nats without overflowing."""
-    with pytest.raises(TrainingError) as error:
-        train(config(epochs=3, learning_rate=1e6), dataset, progress=False)
-    message = str(error.value)
-    assert message.startswith("training stopped in epoch 1: the test loss diverged to ")
-    assert message.endswith("for the untrained model; try a lower learning rate")
-    diverged_to = float(message.split("diverged to ")[1].split(" nats")[0])
-    assert math.isfinite(diverged_to) and diverged_to > 1e20
-
-
-def test_a_loss_that_barely_moves_is_not_divergence(small):
-    _, history = train(config(epochs=2, hidden=16, learning_rate=1e-8), small, progress=False)
-    assert history[0]["test_loss"] == pytest.approx(history[1]["test_loss"], abs=0.1)
-
-
-def test_a_spike_within_an_epoch_is_not_divergence(dataset):
-    """At a learning rate of 0.1 the 784-400-20 model's loss spikes to about 15 times
-    the untrained model's early in the first epoch and recovers before its end; the
-    rule looks at the end of each epoch."""
-    _, history = train(
-        config(epochs=1, hidden=400, latent_dim=20, learning_rate=0.1), dataset, progress=False
-    )
-    assert history[0]["train_loss"] > 5 * history[0]["test_loss"]  # the spike
-    assert history[0]["test_loss"] < 300
 
 
 def test_iwae_estimate_is_above_the_elbo(dataset):
@@ -239,7 +189,7 @@ def test_run_config_round_trip():
 
 def test_bf16_where_the_cpu_lacks_it_is_a_clear_error(dataset, monkeypatch):
     monkeypatch.setattr(precision, "supports_bf16", lambda device: False)
-    with pytest.raises(VAEError, match="no bfloat16 matrix products; train in fp32"):
+    with pytest.raises(VAEError, match="no native bfloat16 matrix products; train in fp32"):
         train(config(epochs=1, precision="bf16"), dataset, progress=False)
 
 

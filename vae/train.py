@@ -11,11 +11,13 @@ The loss of a batch is the mean over its examples of
 -(log p(x|z) - beta * KL(q(z|x) || p(z))), each term summed over dimensions.
 
 Training stops with a `TrainingError`, and returns nothing to save, when the
-training loss becomes NaN or infinite, or when it diverges while staying finite:
-when the test loss after an epoch exceeds the untrained model's test loss L0 by
-more than |L0| (twice L0, for a positive loss). Training exists to lower the
-loss; a model that ends an epoch that far above where it started has run away.
-A spike within an epoch that the optimiser recovers from is not counted.
+training loss becomes NaN or infinite, or when training made the model worse.
+Training exists to lower the loss, so the trained model's test loss must end
+below the untrained model's, L0. A run whose test loss after an epoch exceeds L0
+by more than |L0| (twice L0, for a positive loss) has run away and is stopped
+there, without spending its remaining epochs; one that ends above L0 by any
+amount is refused at the end. A spike within an epoch that the optimiser
+recovers from, or a worse epoch that later ones make up for, is not counted.
 """
 
 from __future__ import annotations
@@ -148,8 +150,9 @@ def train(
         seconds of the training pass and of the whole epoch with evaluation.
 
     Raises:
-        TrainingError: the loss became NaN or infinite, or diverged; the message
-            names the epoch.
+        TrainingError: the loss became NaN or infinite, or diverged (the message
+            names the epoch), or the trained model's test loss is above the
+            untrained model's.
         VAEError: bf16 precision on a device without it.
     """
     device = torch.device(device)
@@ -171,12 +174,12 @@ def train(
         float32 = contextlib.nullcontext
 
     probabilities = to_unit_interval(dataset.train_images.to(device))  # (N, 28, 28)
-    mode = config.data.binarize
-    if mode == "fixed":
+    binarization = config.data.binarize
+    if binarization == "fixed":
         train_x = binarize(probabilities.cpu(), fixed_generator()).to(device)
     else:
         train_x = probabilities
-    test_x = test_inputs(dataset, mode).to(device)
+    test_x = test_inputs(dataset, binarization).to(device)
 
     n = train_x.shape[0]
     steps = math.ceil(n / settings.batch_size)
@@ -188,7 +191,7 @@ def train(
     try:
         for epoch in range(1, settings.epochs + 1):
             started = time.perf_counter()
-            if mode == "dynamic":
+            if binarization == "dynamic":
                 train_x = binarize(probabilities, binarize_gen)
             model.train()
             order = torch.randperm(n, generator=shuffle_gen).to(device)
@@ -237,6 +240,12 @@ def train(
             bar.set_postfix(epoch=epoch, test_elbo=f"{test['elbo']:.1f}")
     finally:
         bar.close()
+    if history and history[-1]["test_loss"] > untrained_loss:
+        epochs = "1 epoch" if len(history) == 1 else f"{len(history)} epochs"
+        raise TrainingError(
+            f"training made the model worse: its test loss rose from {untrained_loss:.1f} nats "
+            f"untrained to {history[-1]['test_loss']:.1f} after {epochs}; try a lower learning rate"
+        )
     if isinstance(optimizer, BF16Optimizer):
         optimizer.release()
     model.eval()
