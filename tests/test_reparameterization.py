@@ -1,4 +1,5 @@
-"""The gradient estimators of figures/reparameterization.py against closed forms.
+"""The gradient estimators of figures/reparameterization.py, and the package's
+reparameterization (`vae.models.reparameterize`), against closed forms.
 
 For f(z) = a z + c and q = N(mu, sigma^2) in one dimension, d/dmu E_q[f] = a, and
 one draw of the score-function estimator with baseline b is
@@ -11,10 +12,13 @@ is exactly a.
 """
 
 import importlib.util
+import math
 from pathlib import Path
 
 import pytest
 import torch
+
+from vae.models import reparameterize
 
 SCRIPT = Path(__file__).resolve().parents[1] / "figures" / "reparameterization.py"
 A, C, MU, SIGMA = 1.5, -4.0, 0.7, 0.3
@@ -59,10 +63,19 @@ def test_score_function_variance_matches_closed_form(estimators, baseline, n):
     assert float(estimates.mean()) == pytest.approx(A, abs=5 * standard_error)
 
 
-def test_baseline_at_the_mean_removes_the_first_term(estimators):
-    # b = f(mu) leaves only a eps^2: variance 2 a^2, whatever mu, sigma and c are.
-    assert closed_form_variance(A * MU + C, 1) == pytest.approx(2 * A**2)
-    assert closed_form_variance(0.0, 1) > 10 * closed_form_variance(A * MU + C, 1)
+def test_the_shared_reparameterization_gives_unbiased_gradients_of_mu_and_logvar():
+    """Through `vae.models.reparameterize`, z = mu + e^(logvar/2) eps: for f(z) = z^2,
+    E_q[f] = mu^2 + e^logvar, so d/dmu = 2 mu and d/dlogvar = sigma^2. One draw's
+    gradients are 2z and z sigma eps, of variances 4 sigma^2 and sigma^2 (mu^2 + 2 sigma^2)."""
+    n = 200_000
+    mu = torch.tensor([MU], dtype=torch.float64, requires_grad=True)
+    logvar = torch.tensor([2 * math.log(SIGMA)], dtype=torch.float64, requires_grad=True)
+    z = reparameterize(mu.expand(n, 1), logvar.expand(n, 1), torch.Generator().manual_seed(2))
+    z.square().mean().backward()
+    se_mu = math.sqrt(4 * SIGMA**2 / n)
+    se_logvar = math.sqrt(SIGMA**2 * (MU**2 + 2 * SIGMA**2) / n)
+    assert mu.grad.item() == pytest.approx(2 * MU, abs=4 * se_mu)
+    assert logvar.grad.item() == pytest.approx(SIGMA**2, abs=4 * se_logvar)
 
 
 def test_reparameterized_estimate_is_exact_for_a_linear_f(estimators):
