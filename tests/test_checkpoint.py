@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from vae.atomic import write_atomically
-from vae.checkpoint import WEIGHTS_FILE, load_run, save_run
+from vae.checkpoint import RUN_FILES, WEIGHTS_FILE, foreign_entries, load_run, save_run
 from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from vae.data import load_dataset
 from vae.errors import CheckpointError
@@ -48,6 +48,24 @@ def test_overwriting_replaces_the_whole_run(tmp_path, trained):
     save_run(tmp_path / "run", model, config, history, fingerprint)
     assert not (tmp_path / "run" / "stray.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_foreign_entries_are_all_but_a_runs_own_files(tmp_path, trained):
+    run = save_run(tmp_path / "run", *trained)
+    assert sorted(p.name for p in run.iterdir()) == sorted(RUN_FILES)
+    assert foreign_entries(run) == []
+    (run / "notes.txt").write_text("mine")
+    (run / "src").mkdir()
+    assert foreign_entries(run) == ["notes.txt", "src"]
+    (run / "notes.txt").unlink()
+    (run / "src").rmdir()
+    # A run file's name is not enough: a directory, or a link, under it is foreign.
+    (run / "history.json").unlink()
+    (run / "history.json").mkdir()
+    assert foreign_entries(run) == ["history.json"]
+    (run / "history.json").rmdir()
+    (run / "history.json").symlink_to(run / "meta.json")
+    assert foreign_entries(run) == ["history.json"]
 
 
 def test_corrupted_weights_are_detected(tmp_path, trained):

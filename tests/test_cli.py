@@ -1,15 +1,19 @@
 """The command line: a train/eval round trip and one-line errors."""
 
 import errno
+import hashlib
 import json
 import subprocess
 import sys
 
 import pytest
 
-from vae import atomic, precision
+from vae import atomic, datafiles, precision
+from vae import train as train_module
 from vae.checkpoint import check_run
 from vae.cli import main
+
+from .conftest import make_idx_files
 
 SMALL = ["--hidden", "16", "--epochs", "1", "--device", "cpu"]
 
@@ -58,11 +62,65 @@ def test_a_directory_with_other_files_is_never_replaced(tmp_path, capsys):
     for force in ([], ["--force"]):
         assert main(["train", *SMALL, "--out", str(tmp_path), *force]) == 2
         assert capsys.readouterr().err == (
-            f"error: {tmp_path} is not empty and holds no run; choose another --out\n"
+            f"error: {tmp_path} holds files no run writes (notes.txt); choose another --out\n"
         )
     assert (tmp_path / "notes.txt").read_text() == "mine"
     (tmp_path / "empty").mkdir()
     assert main(["train", *SMALL, "--out", str(tmp_path / "empty")]) == 0
+
+
+def test_force_keeps_a_note_put_in_a_run(tmp_path, capsys):
+    """A real run with one file of the user's beside it is no longer only a run."""
+    out = tmp_path / "run"
+    assert main(["train", *SMALL, "--out", str(out)]) == 0
+    weights = (out / "model.safetensors").read_bytes()
+    (out / "notes.md").write_text("lr 1e-3 was too slow")
+    capsys.readouterr()
+    assert main(["train", *SMALL, "--seed", "3", "--out", str(out), "--force"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {out} holds files no run writes (notes.md); choose another --out\n"
+    )
+    assert (out / "notes.md").read_text() == "lr 1e-3 was too slow"
+    assert (out / "model.safetensors").read_bytes() == weights
+
+
+def test_force_keeps_a_project_that_has_a_config_json(tmp_path, capsys):
+    """A config.json alone does not make a run: the project beside it stays."""
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "main.py").write_text("print('hello')\n")
+    (project / "config.json").write_text("{}")
+    for force in ([], ["--force"]):
+        assert main(["train", *SMALL, "--out", str(project), *force]) == 2
+        assert capsys.readouterr().err == (
+            f"error: {project} holds files no run writes (src); choose another --out\n"
+        )
+    (project / "src" / "main.py").unlink()
+    (project / "src").rmdir()
+    assert main(["train", *SMALL, "--out", str(project), "--force"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {project} is not a whole run (no model.safetensors, history.json, meta.json); "
+        "choose another --out\n"
+    )
+    assert sorted(p.name for p in project.iterdir()) == ["config.json"]
+    assert (project / "config.json").read_text() == "{}"
+
+
+def test_a_file_put_in_out_while_training_is_kept(tmp_path, capsys, monkeypatch):
+    """--out is checked again just before saving: training takes minutes."""
+    out = tmp_path / "run"
+    real_train = train_module.train
+
+    def train_while_a_note_arrives(*args, **kwargs):
+        result = real_train(*args, **kwargs)
+        out.mkdir()
+        (out / "todo.txt").write_text("compare with beta 2")
+        return result
+
+    monkeypatch.setattr(train_module, "train", train_while_a_note_arrives)
+    assert main(["train", *SMALL, "--out", str(out), "--force"]) == 2
+    assert "holds files no run writes (todo.txt)" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["todo.txt"]
 
 
 def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
@@ -89,6 +147,19 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatc
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_run_that_got_worse_is_one_line_and_saves_nothing(tmp_path, capsys):
+    """The issue's run: --lr 1 for one epoch ends with a test ELBO near -940 nats,
+    against about -553 for the untrained model."""
+    out = tmp_path / "run"
+    argv = ["train", "--epochs", "1", "--lr", "1", "--device", "cpu", "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: training made the model worse: its test loss rose from ")
+    assert err.endswith(" after 1 epoch; try a lower learning rate\n")
+    assert len(err.splitlines()) == 1
+    assert not out.exists()
+
+
 def test_a_diverging_run_is_one_line_and_saves_nothing(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", *SMALL, "--lr", "1e6", "--out", str(out)]) == 2
@@ -98,11 +169,29 @@ def test_a_diverging_run_is_one_line_and_saves_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_files_of_another_dataset_are_one_line(tmp_path, capsys, monkeypatch):
+    """--dataset mnist pointed at files whose MD5s Fashion-MNIST published."""
+    files = tmp_path / "files"
+    make_idx_files(files)
+    published = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in files.iterdir()}
+    monkeypatch.setitem(datafiles.MD5, "fashion-mnist", published)
+    out = tmp_path / "run"
+    assert (
+        main(["train", *SMALL, "--dataset", "mnist", "--data-dir", str(files), "--out", str(out)])
+        == 2
+    )
+    assert capsys.readouterr().err == (
+        f"error: {files / 'train-images-idx3-ubyte.gz'} is a fashion-mnist file, by its "
+        "published MD5, not mnist; choose --dataset fashion-mnist or other files\n"
+    )
+    assert not out.exists()
+
+
 def test_bf16_on_a_cpu_without_it_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(precision, "supports_bf16", lambda device: False)
     assert main(["train", *SMALL, "--precision", "bf16", "--out", str(tmp_path / "r")]) == 2
     assert capsys.readouterr().err == (
-        "error: precision bf16: this cpu has no bfloat16 matrix products; train in fp32\n"
+        "error: precision bf16: this cpu has no native bfloat16 matrix products; train in fp32\n"
     )
 
 
@@ -122,6 +211,15 @@ def test_eval_of_an_autoencoder_has_no_iwae(tmp_path, capsys):
         (["train", "--epochs", "0", "--out", "x"], "expected a positive integer, got 0"),
         (["train", "--model", "gan", "--out", "x"], "invalid choice: 'gan'"),
         (["train", "--hidden", "a,b", "--out", "x"], "expected widths like 512,256"),
+        (["train", "--hidden", ",", "--out", "x"], "expected widths like 512,256, got ','"),
+        (["train", "--hidden", "", "--out", "x"], "expected widths like 512,256, got ''"),
+        (["train", "--hidden", "400,", "--out", "x"], "expected widths like 512,256"),
+        (["train", "--hidden", "0", "--out", "x"], "widths must be positive"),
+        (
+            ["train", "--seed", "99999999999999999999", "--out", "x"],
+            "error: seed must be from 0 to 4294967295 (2**32 - 1), got 99999999999999999999",
+        ),
+        (["train", "--seed", "-1", "--out", "x"], "error: seed must be from 0 to 4294967295"),
         (["train", "--beta", "-1", "--out", "x"], "expected a number >= 0"),
         (["train", "--lr", "0", "--out", "x"], "error: learning rate must be > 0 and finite"),
         (["train", "--noise-sigma", "-1", "--out", "x"], "error: noise_sigma and observation"),

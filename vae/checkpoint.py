@@ -67,7 +67,11 @@ def save_run(
     data_fingerprint: str,
     extra_meta: dict[str, Any] | None = None,
 ) -> Path:
-    """Saves a trained model and its config, history and metadata to directory `path`."""
+    """Saves a trained model and its config, history and metadata to directory `path`.
+
+    Whatever `path` held is replaced; a caller that does not own `path` checks
+    first that it holds nothing but a run (`foreign_entries`).
+    """
     import safetensors.torch
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -86,6 +90,18 @@ def save_run(
     }
     write_atomically(Path(path), files)
     return Path(path)
+
+
+def foreign_entries(path: str | os.PathLike) -> list[str]:
+    """The names in directory `path` that `save_run` does not write, sorted.
+
+    A directory, or a link, under the name of a run's file counts as foreign too.
+    """
+    return sorted(
+        entry.name
+        for entry in Path(path).iterdir()
+        if entry.name not in RUN_FILES or entry.is_symlink() or not entry.is_file()
+    )
 
 
 def check_run(path: str | os.PathLike) -> tuple[RunConfig, list, dict[str, Any], bytes]:

