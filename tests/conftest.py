@@ -14,7 +14,7 @@ import pytest
 from vae.data import IMAGE_SHAPE, write_idx
 from vae.datafiles import IDX_FILES
 from vae.site import browser
-from vae.site.bench_site import copy_checkout
+from vae.site.project import copy_checkout
 
 REPO = Path(__file__).resolve().parents[1]
 

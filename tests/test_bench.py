@@ -1,6 +1,8 @@
 """The trainer benchmark: its table printer, its FLOP count against torch's own
 counter, and every trainer it times, on a small slice of the digits."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -89,17 +91,27 @@ def test_run_prints_both_tables_with_every_trainer(digits, monkeypatch):
     assert "no bf16 row" in text
 
 
-def test_the_site_benchmark_reads_task_lines_not_the_summary():
+def test_the_site_benchmark_counts_and_times_from_the_build_events():
+    from vae.site import bench_site
+    from vae.site.scheduler import TaskEvent
+
+    events = [
+        TaskEvent("figure", "cached_one", "cached"),
+        TaskEvent("model", "vae-2d", "ran", 0.0, 9.4),
+        TaskEvent("model", "ae-2d", "cached", 0.0, 0.5),
+        TaskEvent("figure", "iwae_bound", "ran", 9.5, 28.8, needs=("vae-2d",)),
+        TaskEvent("figure", "broken", "failed", 0.0, 1.0),
+    ]
+    assert bench_site.counts(events) == ("1", "1")
+    path = bench_site.describe_path(events)
+    assert path == "train vae-2d 9.4 s -> figure iwae_bound 19.3 s (ends at 28.8 s)"
+    assert bench_site.describe_path([]) == "-"
+
+
+def test_the_plain_site_build_leaves_out_only_the_figures_plugin():
     from vae.site import bench_site
 
-    log = (
-        "INFO    -  vae-figures:   trained vae-2d  9.4 s\n"
-        "INFO    -  vae-figures:   ran     iwae_bound  19.3 s\n"
-        "INFO    -  vae-figures: figures (full): 2 ran, 0 cached, 0 failed; "
-        "1 models trained in 30.0 s\n"
-    )
-    assert bench_site.TASK.findall(log) == [
-        ("trained", "vae-2d", "9.4"),
-        ("ran", "iwae_bound", "19.3"),
-    ]
-    assert bench_site._counts(log) == ("2", "1")
+    config = "plugins:\n  - search\n  - vae-figures  # the figures\n  - mkdocs-jupyter:\n"
+    assert bench_site.without_plugin(config) == "plugins:\n  - search\n  - mkdocs-jupyter:\n"
+    real = (Path(__file__).parents[1] / "mkdocs.yml").read_text()
+    assert len(bench_site.without_plugin(real).splitlines()) == len(real.splitlines()) - 1

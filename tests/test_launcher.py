@@ -1,26 +1,35 @@
-"""Workers forked from a warm parent: they give the same records as fresh
-interpreters, get their share of threads, and fail or time out as clearly.
+"""Running the task graph: workers forked from multiprocessing's fork server
+give the same records as fresh interpreters, get their share of threads, fail
+or time out clearly, end with their build, and a full disk stops the build.
 Also the order the scheduler starts tasks in, and bf16's fallback to fp32."""
 
 import json
+import multiprocessing
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from vae.site import experiments, launcher, scheduler
+from vae.errors import VAEError
+from vae.site import experiments, launcher, scheduler, worker
 from vae.site.project import FigureScript, Project
 from vae.site.scheduler import build, plan
-from vae.site.worker import write_request
 
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="warm workers fork: Linux only")
+needs_forkserver = pytest.mark.skipif(
+    "forkserver" not in multiprocessing.get_all_start_methods(), reason="no fork server here"
+)
 
 REPORTS_THREADS = """
+import multiprocessing
+import os
+
 import torch
 from vae.config import ModelConfig
 
@@ -30,6 +39,8 @@ PAGE = "index.md"
 def make(ctx):
     ctx.number("threads", torch.get_num_threads())
     ctx.number("data_dim", ModelConfig().data_dim)
+    # Forked from the fork server, not started by the build itself.
+    ctx.number("forked", int(os.getppid() != multiprocessing.parent_process().pid))
 """
 
 CRASHES = """
@@ -60,18 +71,20 @@ def record(project, name):
     return manifest
 
 
+@needs_forkserver
 def test_a_forked_worker_records_what_a_fresh_one_does(project, monkeypatch):
-    monkeypatch.setenv(launcher.WARM_ENV, "0")
-    build(project, jobs=2, log=quiet)
+    monkeypatch.setenv(worker.WARM_ENV, "0")
+    assert build(project, jobs=2, log=quiet).numbers()["threads"]["forked"] == 0
     fresh = record(project, "threads")
-    monkeypatch.setenv(launcher.WARM_ENV, "1")
+    monkeypatch.setenv(worker.WARM_ENV, "1")
     report = build(project, jobs=2, force=True, log=quiet)
     assert report.results[0].status == "ran"
+    assert report.numbers()["threads"]["forked"] == 1
     assert record(project, "threads") == fresh
-    # Only the package's own modules the script and the worker import are in
-    # the record, not the launcher that forked it.
-    assert "vae.config" in fresh["modules"]
-    assert "vae.site.launcher" not in fresh["modules"]
+    # The package's own modules the script and the worker import are in the
+    # record, from the project's copy of the package; not the scheduler's.
+    assert {"vae.config", "vae.site.worker"} <= set(fresh["modules"])
+    assert not {"vae.site.launcher", "vae.site.scheduler"} & set(fresh["modules"])
 
 
 def test_a_forked_worker_gets_its_share_of_the_threads(project, monkeypatch):
@@ -80,6 +93,15 @@ def test_a_forked_worker_gets_its_share_of_the_threads(project, monkeypatch):
     assert build(project, log=quiet).numbers()["threads"]["threads"] == 2
     build(project, jobs=4, force=True, log=quiet)
     assert build(project, log=quiet).numbers()["threads"]["threads"] == 1
+
+
+def test_a_worker_sees_the_environment_of_its_build_not_of_the_fork_server(project, monkeypatch):
+    (project.figures_src / "env.py").write_text(
+        "import os\n\ndef make(ctx):\n    ctx.words('seen', os.environ.get('VAE_TEST_SEEN', ''))\n"
+    )
+    build(project, log=quiet)  # the fork server is running now
+    monkeypatch.setenv("VAE_TEST_SEEN", "after")
+    assert build(project, force=True, log=quiet).numbers()["env"]["seen"] == "after"
 
 
 def test_a_worker_that_dies_is_a_failure_with_its_status_and_log(project):
@@ -91,21 +113,138 @@ def test_a_worker_that_dies_is_a_failure_with_its_status_and_log(project):
     assert {r.name: r.status for r in report.results}["threads"] == "ran"
 
 
-def test_the_warm_parent_ends_with_the_build_and_takes_orphans_with_it(project, tmp_path):
+def alive(pid):
+    """Whether process `pid` runs (a zombie, ended but not reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_task_ends_with_its_build_when_the_build_is_killed(project):
+    pid_file = project.root / "task.pid"
+    (project.figures_src / "slow.py").write_text(
+        "import os, pathlib, time\n\n"
+        "def make(ctx):\n"
+        f"    pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))\n"
+        "    time.sleep(60)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vae", "figures", "--only", "slow", "--root", project.root],
+        cwd=project.root,
+        env={**os.environ, "VAE_CACHE_DIR": str(project.cache_dir), "VAE_PROFILE": "quick"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    task = int(pid_file.read_text())
+    assert alive(task)
+    process.send_signal(signal.SIGKILL)  # the build alone, not its process group
+    process.wait()
+    deadline = time.monotonic() + 10
+    while alive(task):
+        assert time.monotonic() < deadline, "the task outlived its build"
+        time.sleep(0.05)
+
+
+FILLS_THE_DISK = """
+import errno
+import os
+
+
+def make(ctx):
+    ctx.save("big.bin", b"x" * 1000)
+    real_fsync = os.fsync
+
+    def full_once(fd):  # the outputs do not fit; the small result that follows does
+        os.fsync = real_fsync
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    os.fsync = full_once
+"""
+
+
+def test_a_full_disk_stops_the_build_at_once_with_one_line(project):
+    (project.figures_src / "full.py").write_text(FILLS_THE_DISK)
     (project.figures_src / "slow.py").write_text(
         "import time\n\ndef make(ctx):\n    time.sleep(60)\n"
     )
-    script = FigureScript("slow", project.figures_src / "slow.py", None, ())
-    request = write_request("figure", "slow", script, project, tmp_path / "scratch")
-    warm = launcher.WarmLauncher(project, threads=1)
-    child = warm.start(request, tmp_path / "scratch" / "log.txt")
-    assert child.poll() is None
+    marker = project.root / "later-ran"
+    (project.figures_src / "later.py").write_text(
+        f"import pathlib\n\ndef make(ctx):\n    pathlib.Path({str(marker)!r}).touch()\n"
+    )
+    # The slow figure runs beside the full one; "later" waits for a free worker.
+    timings = {"slow": 50.0, "full": 40.0, "later": 1.0, "threads": 0.5}
+    project.figures_out.mkdir(parents=True)
+    (project.figures_out.parent / scheduler.TIMINGS).write_text(json.dumps(timings))
+    lines = []
     started = time.monotonic()
-    warm.close()  # as if the scheduler had died without killing its task
-    assert time.monotonic() - started < 10
-    assert warm._process.returncode == 0
-    with pytest.raises(ProcessLookupError):
-        os.kill(child.pid, 0)
+    with pytest.raises(VAEError) as raised:
+        build(project, jobs=2, log=lines.append)
+    assert time.monotonic() - started < 30  # the slow figure was killed
+    message = str(raised.value)
+    assert message == f"no space left on the device while writing {project.figures_out / 'full'}"
+    assert not marker.exists()  # nothing started after the disk filled
+    assert not any("Traceback" in line for line in lines)
+    assert [p.name for p in project.figures_out.iterdir()] == []  # nothing half-written
+
+
+def test_one_worker_runs_the_tasks_in_turn_and_their_events_say_when(project):
+    (project.figures_src / "second.py").write_text("def make(ctx):\n    pass\n")
+    tasks = [
+        launcher.Task("figure", name, 1.0, 60.0, script=FigureScript(name, path, None))
+        for name, path in [(p.stem, p) for p in sorted(project.figures_src.glob("*.py"))][::-1]
+    ]
+    lines = []
+    began = time.perf_counter()
+    events = launcher.run(tasks, project, jobs=1, threads=1, log=lines.append, began=began)
+    assert [(e.kind, e.name, e.status) for e in events] == [
+        ("figure", "threads", "ran"),
+        ("figure", "second", "ran"),
+    ]
+    first, second = events
+    assert 0 <= first.start < first.end <= second.start < second.end
+    assert lines[0] == "  running  threads" and lines[2] == "  running  second"
+
+
+def test_a_task_that_runs_too_long_says_how_to_allow_more(project, monkeypatch):
+    (project.figures_src / "slow.py").write_text(
+        "import time\n\ndef make(ctx):\n    time.sleep(60)\n"
+    )
+    monkeypatch.setenv("VAE_TASK_TIMEOUT", "1.5")
+    started = time.monotonic()
+    report = build(project, only=["slow"], log=quiet)
+    assert time.monotonic() - started < 20
+    error = report.failed[0].error
+    assert error.startswith("timed out after 2 s")
+    assert "$VAE_TASK_TIMEOUT=SECONDS" in error and "python -m vae figures --timeout" in error
+    monkeypatch.setenv("VAE_TASK_TIMEOUT", "soon")
+    with pytest.raises(VAEError, match=r"^\$VAE_TASK_TIMEOUT='soon': expected a positive number"):
+        build(project, only=["slow"], log=quiet)
+
+
+def test_a_task_is_given_ten_times_its_last_time_but_at_least_the_floor():
+    assert scheduler.task_timeout(None) == scheduler.DEFAULT_TIMEOUT_S == 900.0
+    assert scheduler.task_timeout(2.0) == scheduler.TIMEOUT_FLOOR_S == 300.0
+    assert scheduler.task_timeout(45.0) == 450.0
+
+
+def test_the_timeout_comes_from_the_argument_the_environment_or_the_last_time(
+    tmp_path, monkeypatch
+):
+    project = Project(tmp_path, "quick", tmp_path / "cache")
+    scripts = [FigureScript(n, tmp_path / f"{n}.py", None, ()) for n in ("timed", "new")]
+    for script in scripts:
+        script.path.write_text("def make(ctx):\n    pass\n")
+    project.figures_out.mkdir(parents=True)
+    (project.figures_out.parent / scheduler.TIMINGS).write_text(json.dumps({"timed": 60.0}))
+    monkeypatch.delenv("VAE_TASK_TIMEOUT", raising=False)
+    assert {t.name: t.timeout for t in plan(project, scripts)[0]} == {"timed": 600, "new": 900}
+    assert {t.timeout for t in plan(project, scripts, timeout=5.0)[0]} == {5.0}
 
 
 def test_the_longest_chain_starts_first(tmp_path):
@@ -137,18 +276,12 @@ def test_bf16_falls_back_to_fp32_without_native_bf16(monkeypatch):
     assert experiment.run_config("full", "cuda").train.precision == "fp32"
 
 
-def test_a_child_that_ends_before_its_start_is_read_is_not_lost(tmp_path):
-    import io
-    import types
+def test_the_command_line_timeout_is_a_positive_number_of_seconds(capsys):
+    from vae.site.cli import build_parser
 
-    read, write = os.pipe()
-    os.write(write, b"started 4242\nexited 4242 1\n")  # one chunk: the child died at once
-    warm = launcher.WarmLauncher.__new__(launcher.WarmLauncher)
-    warm.threads, warm._children, warm._early, warm._buffer = 1, {}, {}, b""
-    warm._process = types.SimpleNamespace(stdin=io.BytesIO())
-    warm._out = read
-    os.set_blocking(read, False)  # as the launcher's own pipe is
-    child = warm.start(tmp_path / "request.json", tmp_path / "log.txt")
-    assert child.pid == 4242 and child.poll() == 1
-    os.close(read)
-    os.close(write)
+    parser = build_parser()
+    assert parser.parse_args(["figures", "--timeout", "30"]).timeout == 30.0
+    assert parser.parse_args(["figures"]).timeout is None  # then the environment decides
+    with pytest.raises(SystemExit):
+        parser.parse_args(["figures", "--timeout", "-1"])
+    assert "expected a positive number of seconds, got '-1'" in capsys.readouterr().err

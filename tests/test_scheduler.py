@@ -268,3 +268,74 @@ def test_a_script_edited_while_it_runs_is_rerun_next_time(project):
     second = build(project, only=["edited"], log=quiet)
     assert second.results[0].reason == "script changed"
     assert statuses(build(project, only=["edited"], log=quiet)) == {"edited": "cached"}
+
+
+def test_a_syntax_error_in_a_script_is_two_lines_naming_file_and_line(project):
+    (project.figures_src / "typo.py").write_text("PAGE = 'index.md'\n\ndef make(ctx)\n    pass\n")
+    lines = []
+    report = build(project, log=lines.append)
+    assert statuses(report) == {"plot": "ran", "size": "ran", "typo": "failed"}
+    assert report.failed[0].error == "figures/typo.py, line 3: expected ':'\n    def make(ctx)"
+    assert "  FAILED  typo (its script does not parse)" in lines
+
+
+def test_a_syntax_error_in_a_module_fails_only_the_figures_that_import_it(project):
+    build(project, log=quiet)
+    plotting = project.package_dir / "site" / "plotting.py"
+    plotting.write_text(plotting.read_text() + "\ndef broken(:\n")
+    report = build(project, log=quiet)
+    assert statuses(report) == {"plot": "failed", "size": "cached"}
+    assert report.results[0].reason == "vae.site.plotting changed"
+    assert report.failed[0].error.startswith("vae/site/plotting.py, line ")
+    assert report.failed[0].error.endswith("\n    def broken(:")
+
+
+def test_a_syntax_error_in_the_training_code_is_one_clear_error(project):
+    (project.figures_src / "model.py").write_text(USES_MODEL)
+    train = project.package_dir / "train.py"
+    train.write_text(train.read_text() + "\nif True\n")
+    # (vae.site.fingerprint.import_closure parses without a file name: it names none.)
+    with pytest.raises(scheduler.VAEError, match=r", line \d+: expected ':'\n    if True$"):
+        build(project, log=quiet)
+
+
+def test_a_model_is_trained_with_its_reason_missing_or_damaged(project):
+    (project.figures_src / "model.py").write_text(USES_MODEL)
+    scripts = [s for s in scheduler.discover(project.figures_src) if s.name == "model"]
+    (task,) = [t for t in scheduler.plan(project, scripts)[0] if t.kind == "model"]
+    assert (task.name, task.reason) == ("ae-2d", "not in the store")
+    store = scheduler.ModelStore(project.models_dir, project.profile, project.package_dir)
+    store.path("ae-2d").mkdir(parents=True)
+    (store.path("ae-2d") / "weights.safetensors").write_bytes(b"not weights")
+    (task,) = [t for t in scheduler.plan(project, scripts)[0] if t.kind == "model"]
+    assert task.reason.startswith("its stored copy is damaged: ")
+    assert "not a complete run" in task.reason
+
+
+def test_a_build_sweeps_what_killed_builds_left_half_written(project):
+    project.models_dir.mkdir(parents=True)
+    project.figures_out.mkdir(parents=True)
+    dead = 2**22 + 1  # above the kernel's largest pid: no such process
+    leftovers = [
+        project.figures_out.parent / f".{scheduler.TIMINGS}.{dead}.partial",
+        project.models_dir / ".ae-2d-0123.abcd.partial",
+        project.figures_out / ".plot.efgh.partial",
+    ]
+    leftovers[0].write_text("{")
+    for directory in leftovers[1:]:
+        directory.mkdir()
+    build(project, log=quiet)
+    assert [p for p in leftovers if p.exists()] == []
+
+
+def test_the_events_of_the_last_build_are_kept_for_the_benchmark(project):
+    report = build(project, log=quiet)
+    assert [(e.kind, e.name, e.status) for e in report.events] in (
+        [("figure", "plot", "ran"), ("figure", "size", "ran")],
+        [("figure", "size", "ran"), ("figure", "plot", "ran")],
+    )
+    assert all(0 < e.start < e.end <= report.seconds for e in report.events)
+    assert scheduler.last_build(project) == report.events
+    again = build(project, log=quiet)
+    assert [e.status for e in scheduler.last_build(project)] == ["cached", "cached"]
+    assert scheduler.last_build(project) == again.events

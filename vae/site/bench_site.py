@@ -11,6 +11,9 @@ In a temporary copy of the checkout, with an empty cache, it times with
 4. a rebuild after adding a function to `vae/site/plotting.py`;
 5. a rebuild after adding a function to `vae/train.py` (the training code).
 
+What each build ran is read from the events the scheduler keeps of its last
+build (`vae.site.scheduler.last_build`), not from its log.
+
 It then reruns every figure once more with their matrix products' FLOPs counted
 (`torch.utils.flop_counter`), and prints, per model and per figure, the time it
 took in the clean build next to its floor: its FLOPs at the rate this machine
@@ -22,40 +25,28 @@ multiplies matrices on one worker's threads. A model's FLOPs are estimated as
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-COPIED = ("vae", "figures", "docs", "mkdocs.yml")
-SUMMARY = re.compile(
-    r"figures \((\w+)\): (\d+) ran, (\d+) cached, (\d+) failed; (\d+) models trained"
-)
-# A task's line, "  trained NAME  9.4 s", after the log's prefix (not the summary's "trained in").
-TASK = re.compile(r"(?:^|:)\s+(trained|ran)\s+(\S+)\s+([\d.]+) s$", re.MULTILINE)
-CRITICAL = re.compile(r"critical path: (.+)$", re.MULTILINE)
+from vae.site.project import Project, copy_checkout
+from vae.site.scheduler import TaskEvent, critical_path, last_build
+
+PLUGIN = "- vae-figures"  # the line of mkdocs.yml that the plain build leaves out
 # The matrix product the floor is measured on: a batch through the first layer.
 FLOOR_SHAPE = (128, 784, 400)
 
 
-def copy_checkout(root: Path, destination: Path) -> Path:
-    """Copies what a site build reads (package, scripts, pages, config) to `destination`."""
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in COPIED:
-        source = root / name
-        if source.is_dir():
-            shutil.copytree(
-                source, destination / name, ignore=shutil.ignore_patterns("__pycache__")
-            )
-        else:
-            shutil.copy2(source, destination / name)
-    return destination
+def without_plugin(config: str) -> str:
+    """mkdocs.yml without the figures plugin: the plain build the plugin's cost is
+    measured against."""
+    lines = config.splitlines(keepends=True)
+    return "".join(line for line in lines if line.split("#")[0].strip() != PLUGIN)
 
 
-def _mkdocs(root: Path, config: str, profile: str, jobs: int | None) -> tuple[float, str]:
+def _mkdocs(root: Path, config: str, profile: str, jobs: int | None) -> float:
     env = {
         **os.environ,
         "VAE_PROFILE": profile,
@@ -75,14 +66,24 @@ def _mkdocs(root: Path, config: str, profile: str, jobs: int | None) -> tuple[fl
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(f"mkdocs build failed:\n{result.stderr[-3000:]}")
-    return seconds, result.stderr
+    return seconds
 
 
-def _counts(log: str) -> tuple[str, str]:
-    match = SUMMARY.search(log)
-    if not match:
-        return "-", "-"
-    return match.group(2), match.group(5)
+def counts(events: list[TaskEvent]) -> tuple[str, str]:
+    """(figures rerun, models trained) in a build's events."""
+    figures = sum(e.kind == "figure" and e.status == "ran" for e in events)
+    models = sum(e.kind == "model" and e.status == "ran" for e in events)
+    return str(figures), str(models)
+
+
+def describe_path(events: list[TaskEvent]) -> str:
+    """The critical path of a build, as the scheduler logs it."""
+    path = critical_path(events)
+    if not path:
+        return "-"
+    verb = {"model": "train", "figure": "figure"}
+    chain = " -> ".join(f"{verb[e.kind]} {e.name} {e.seconds:.1f} s" for e in path)
+    return f"{chain} (ends at {path[-1].end:.1f} s)"
 
 
 def matmul_rate(threads: int, repeats: int = 50) -> float:
@@ -126,7 +127,6 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 
 def run(root: Path, profile: str = "full", jobs: int | None = None) -> str:
     """Runs the builds and the FLOP count; returns the tables as text."""
-    from vae.site.project import Project
     from vae.site.scheduler import build
 
     cores = os.cpu_count() or 1
@@ -134,29 +134,29 @@ def run(root: Path, profile: str = "full", jobs: int | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="vae-bench-site-") as tmp:
         copy = Path(tmp)
         copy_checkout(root, copy)
-        config = (copy / "mkdocs.yml").read_text()
-        plain = re.sub(r"(?m)^hooks:\n(?:  - .*\n)+", "", config)
-        (copy / "mkdocs-plain.yml").write_text(plain)
-        rows = []
-        seconds, clean_log = _mkdocs(copy, "mkdocs.yml", profile, jobs)
-        rows.append(("clean build", seconds, *_counts(clean_log)))
-        seconds, log = _mkdocs(copy, "mkdocs.yml", profile, jobs)
-        plain_seconds, _ = _mkdocs(copy, "mkdocs-plain.yml", profile, jobs)
-        rows.append(("rebuild, nothing changed", seconds, *_counts(log)))
+        project = Project(copy, profile, copy / "cache")  # type: ignore[arg-type]
+        (copy / "mkdocs-plain.yml").write_text(without_plugin((copy / "mkdocs.yml").read_text()))
+
+        def timed(what: str) -> None:
+            seconds = _mkdocs(copy, "mkdocs.yml", profile, jobs)
+            rows.append((what, seconds, *counts(last_build(project))))
+
+        rows: list[tuple[str, float, str, str]] = []
+        timed("clean build")
+        clean = last_build(project)
+        timed("rebuild, nothing changed")
+        plain_seconds = _mkdocs(copy, "mkdocs-plain.yml", profile, jobs)
         rows.append(("plain MkDocs build (no hook)", plain_seconds, "-", "-"))
         page = next((copy / "docs").glob("*.md"))
         page.write_text(page.read_text() + "\nA sentence added by the benchmark.\n")
-        seconds, log = _mkdocs(copy, "mkdocs.yml", profile, jobs)
-        rows.append(("rebuild after a prose edit", seconds, *_counts(log)))
+        timed("rebuild after a prose edit")
         for module in ("site/plotting.py", "train.py"):
             path = copy / "vae" / module
             path.write_text(path.read_text() + "\n\ndef _benchmark_edit():\n    return 1\n")
-            seconds, log = _mkdocs(copy, "mkdocs.yml", profile, jobs)
-            rows.append((f"rebuild after editing vae/{module}", seconds, *_counts(log)))
+            timed(f"rebuild after editing vae/{module}")
 
         os.environ["VAE_COUNT_FLOPS"] = "1"
         try:
-            project = Project(copy, profile, copy / "cache")  # type: ignore[arg-type]
             counted = build(project, force=True, jobs=jobs, log=lambda _: None)
         finally:
             del os.environ["VAE_COUNT_FLOPS"]
@@ -168,19 +168,26 @@ def run(root: Path, profile: str = "full", jobs: int | None = None) -> str:
         [(r[0], f"{r[1]:.2f}", r[2], r[3]) for r in rows],
     )
     overhead = rows[1][1] - rows[2][1]
-    critical = CRITICAL.search(clean_log)
-    clean_times = {(kind, name): float(s) for kind, name, s in TASK.findall(clean_log)}
+    flops = {r.name: r.flops for r in counted.results}
     task_rows = []
-    for (kind, name), secs in sorted(clean_times.items(), key=lambda item: -item[1]):
-        if kind == "trained":
-            flops = model_flops(name, profile)
+    ran = [e for e in clean if e.status == "ran"]
+    for event in sorted(ran, key=lambda e: -e.seconds):
+        if event.kind == "model":
+            task_flops = model_flops(event.name, profile)
         else:
-            result = next((r for r in counted.results if r.name == name), None)
-            flops = float(result.flops) if result is not None and result.flops else 0.0
-        floor = flops / rate
-        ratio = f"{secs / floor:.1f}x" if floor > 0.05 else "-"
-        what = "model" if kind == "trained" else "figure"
-        task_rows.append((what, name, f"{secs:.1f}", f"{flops / 1e9:.1f}", f"{floor:.2f}", ratio))
+            task_flops = float(flops.get(event.name) or 0.0)
+        floor = task_flops / rate
+        ratio = f"{event.seconds / floor:.1f}x" if floor > 0.05 else "-"
+        task_rows.append(
+            (
+                event.kind,
+                event.name,
+                f"{event.seconds:.1f}",
+                f"{task_flops / 1e9:.1f}",
+                f"{floor:.2f}",
+                ratio,
+            )
+        )
     tasks = _table(("task", "name", "seconds", "GFLOP", "floor s", "time / floor"), task_rows)
     m, k, n = FLOOR_SHAPE
     return "\n".join(
@@ -188,7 +195,7 @@ def run(root: Path, profile: str = "full", jobs: int | None = None) -> str:
             f"site build, profile {profile}, {cores} cores, {jobs} workers",
             builds,
             f"hook overhead on a no-change rebuild: {overhead:+.2f} s",
-            f"critical path of the clean build: {critical.group(1) if critical else '-'}",
+            f"critical path of the clean build: {describe_path(clean)}",
             "",
             f"per task in the clean build; floor = its matrix-product FLOPs at "
             f"{rate / 1e9:.0f} GFLOP/s (fp32 {m}x{k} by {k}x{n} on {threads} thread(s), "

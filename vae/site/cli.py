@@ -40,7 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="where models train (default: $VAE_DEVICE or cpu)",
     )
     figures.add_argument("--root", type=Path, default=Path("."), help="the project checkout")
-    figures.add_argument("--timeout", type=float, default=900.0, help="seconds per task")
+    figures.add_argument(
+        "--timeout",
+        type=_seconds,
+        help="seconds a task may run (default: $VAE_TASK_TIMEOUT, else ten times its last "
+        "time and at least 300; 900 if it never ran)",
+    )
 
     sub.add_parser("assets", help="fetch KaTeX and axe-core once (for the site and its tests)")
 
@@ -57,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: train every site model in fp32, fp32 with the next seed, and bf16",
     )
     return parser
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds."""
+    from vae.site.project import positive_seconds
+
+    try:
+        return positive_seconds(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _figures(args: argparse.Namespace) -> None:

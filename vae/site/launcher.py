@@ -1,299 +1,203 @@
-"""Starting worker processes: each task in a process of its own, forked from a
-warm parent where the platform allows it.
+"""Running a build's task graph: every task in a worker process of its own
+(`vae.site.worker.start`), at most `jobs` at once, longest chain first.
 
-Every task of a build runs in a fresh process, so that what one script
-imports or changes cannot leak into the next and the record of the modules it
-imported is its own. Importing torch and matplotlib costs such a process about
-2.5 s, more than many figures take to draw. So on Linux the build starts one
-*warm parent* (`python -m vae.site.launcher`), which imports those libraries
-once, computes nothing, and forks a child per task; the child redirects its
-output to the task's log, sets its math threads and runs `vae.site.worker`.
-Only third-party libraries are imported before the fork: the `vae` modules a
-task uses are imported by the task itself, so its record stays the same.
-Set `VAE_WARM_WORKERS=0` to start every task with a new interpreter instead
-(the only way elsewhere): `python -m vae.site.launcher REQUEST.json`, which
-imports the worker as the warm parent's children do, so either way a figure's
-record names the same modules.
-
-The warm parent reads one JSON request per line on its standard input and
-answers `started PID` for each, then `exited PID STATUS` when the child ends.
+The scheduler decides the tasks (`vae.site.scheduler.plan`); `run` starts each
+one whose models are trained, in the order given, then sleeps until a process
+ends or the first one runs out of time, and records each end as a `TaskEvent`.
+A figure whose model failed fails without running. A full disk stops the whole
+build: the running tasks are killed, no other starts, and `run` raises the
+one-line error that names the file.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import select
-import signal
-import subprocess
-import sys
+import multiprocessing.connection
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Protocol
+from typing import Any
 
 from vae.errors import VAEError
-from vae.site.project import Project
-
-WARM_ENV = "VAE_WARM_WORKERS"
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-# What every task imports anyway; importing it before the fork is the saving.
-PRELOADED = ("numpy", "torch", "matplotlib.pyplot", "safetensors.torch")
-REAP_S = 0.05  # how often the warm parent looks for children that ended
+from vae.site.project import TIMEOUT_ENV, FigureScript, Project
+from vae.site.worker import collect, start, write_request
 
 
-class Handle(Protocol):
-    """A running task's process, as the scheduler sees it (like `subprocess.Popen`)."""
+@dataclass
+class Task:
+    """A model to train or a figure to draw."""
 
-    returncode: int | None
-
-    def poll(self) -> int | None: ...
-
-    def kill(self) -> None: ...
-
-    def wait(self) -> int: ...
-
-
-def worker_env(project: Project, threads: int) -> dict[str, str]:
-    """The environment of a worker: `threads` math threads, the Agg backend, and
-    the checkout's own package first on the path (not an installed copy: what
-    the script and the record of its imports must see)."""
-    env = dict(os.environ)
-    for variable in THREAD_VARIABLES:
-        env[variable] = str(threads)
-    env["MPLBACKEND"] = "Agg"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project.root), env.get("PYTHONPATH")]))
-    return env
+    kind: str  # "model" or "figure"
+    name: str
+    cost: float  # estimated seconds
+    timeout: float  # seconds it may run
+    priority: float = 0.0  # seconds of the longest chain this task starts
+    needs: tuple[str, ...] = ()  # model tasks it waits for
+    script: FigureScript | None = None
+    reason: str = ""  # why it runs
 
 
-class FreshLauncher:
-    """Starts every task with a new interpreter."""
+@dataclass(frozen=True)
+class TaskEvent:
+    """How one task of a build ended; times are seconds since the build began."""
 
-    def __init__(self, project: Project, threads: int) -> None:
-        self.project = project
-        self.env = worker_env(project, threads)
+    kind: str  # "model" or "figure"
+    name: str
+    status: str  # "ran", "cached" or "failed" ("cached" model: another build trained it)
+    start: float = 0.0
+    end: float = 0.0
+    reason: str = ""  # why it ran
+    needs: tuple[str, ...] = ()  # the models a figure waited for
+    error: str = ""  # what went wrong, when it failed
+    flops: int | None = None  # matrix-product FLOPs, when counted (see vae.site.worker)
 
-    def start(self, request: Path, log: Path) -> Handle:
-        with open(log, "wb") as log_file:
-            return subprocess.Popen(
-                [sys.executable, "-m", "vae.site.launcher", str(request)],
-                cwd=self.project.root,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-
-    def close(self) -> None:
-        pass
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
 
 
-class _Forked:
-    """A child of the warm parent."""
-
-    def __init__(self, pid: int, launcher: WarmLauncher) -> None:
-        self.pid = pid
-        self.returncode: int | None = None
-        self._launcher = launcher
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            self._launcher.pump()
-        return self.returncode
-
-    def kill(self) -> None:
-        if self.returncode is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:  # it has just ended
-                pass
-
-    def wait(self) -> int:
-        while self.returncode is None:
-            self._launcher.pump(block=True)
-        return self.returncode
+@dataclass
+class _Running:
+    task: Task
+    process: BaseProcess
+    scratch: Path  # its request, log and result
+    start: float
 
 
-class WarmLauncher:
-    """Forks every task from one warm parent process."""
+class _Run:
+    """The state of one `run`: tasks waiting, tasks running, and how the others ended."""
 
-    def __init__(self, project: Project, threads: int) -> None:
-        self.threads = threads
-        self._children: dict[int, _Forked] = {}
-        self._early: dict[int, int] = {}  # exits read before the start they belong to
-        self._buffer = b""
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "vae.site.launcher"],
-            cwd=project.root,
-            env=worker_env(project, threads),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+    def __init__(self, project: Project, jobs: int, threads: int, log, began: float) -> None:
+        self.project, self.jobs, self.threads, self.log = project, jobs, threads, log
+        self.began = began
+        self.pending: list[Task] = []
+        self.running: list[_Running] = []
+        self.ended: list[TaskEvent] = []
+        self.models: dict[str, TaskEvent] = {}  # the model tasks that ended, by name
+        self.disk_full = ""  # the error that stopped the build
+        self.scratch_root = Path()
+
+    def now(self) -> float:
+        return time.perf_counter() - self.began
+
+    def start_ready(self) -> None:
+        """Starts the ready tasks, in the order given, while a worker is free."""
+        for task in [t for t in self.pending if all(m in self.models for m in t.needs)]:
+            if len(self.running) >= self.jobs:
+                return
+            self.pending.remove(task)
+            failed = [m for m in task.needs if self.models[m].status == "failed"]
+            if failed:
+                errors = "\n".join(self.models[m].error for m in failed)
+                error = f"model {', '.join(failed)} failed to train:\n{errors}"
+                self.finish(task, self.now(), {"status": "failed", "error": error})
+                continue
+            scratch = self.scratch_root / f"{task.kind}-{task.name}"
+            request = write_request(task.kind, task.name, task.script, self.project, scratch)
+            process = start(request, scratch / "log.txt", self.project, self.threads)
+            self.running.append(_Running(task, process, scratch, self.now()))
+            what = "training" if task.kind == "model" else "running "
+            self.log(f"  {what} {task.name}" + (f" ({task.reason})" if task.reason else ""))
+
+    def wait(self) -> None:
+        """Sleeps until a running task ends or the first one runs out of time."""
+        deadline = min(r.start + r.task.timeout for r in self.running)
+        sentinels = [r.process.sentinel for r in self.running]
+        multiprocessing.connection.wait(sentinels, timeout=max(0.0, deadline - self.now()))
+        for running in list(self.running):
+            task = running.task
+            if running.process.exitcode is not None:
+                message = collect(running.process.exitcode, running.scratch)
+            elif self.now() - running.start >= task.timeout:
+                running.process.kill()
+                running.process.join()
+                message = {"status": "failed", "error": timed_out(task.timeout)}
+            else:
+                continue
+            self.running.remove(running)
+            self.finish(task, running.start, message)
+            if message.get("disk_full") and not self.disk_full:
+                self.stop(message["error"])
+
+    def stop(self, error: str) -> None:
+        """Kills the running tasks and starts no more."""
+        self.disk_full = error
+        for running in self.running:
+            running.process.kill()
+            running.process.join()
+            self.finish(running.task, running.start, {"status": "failed", "error": error})
+        self.running, self.pending = [], []
+
+    def finish(self, task: Task, start: float, message: dict[str, Any]) -> None:
+        """Records how `task` ended, and logs it."""
+        end = self.now()
+        status = message["status"]
+        event = TaskEvent(
+            task.kind,
+            task.name,
+            status,
+            start,
+            end,
+            task.reason,
+            task.needs,
+            message.get("error", ""),
+            message.get("flops"),
         )
-        assert self._process.stdout is not None
-        self._out = self._process.stdout.fileno()
-        os.set_blocking(self._out, False)
-
-    def start(self, request: Path, log: Path) -> Handle:
-        message = {"request": str(request), "log": str(log), "threads": self.threads}
-        try:
-            self._process.stdin.write((json.dumps(message) + "\n").encode())  # type: ignore[union-attr]
-            self._process.stdin.flush()  # type: ignore[union-attr]
-        except BrokenPipeError:
-            raise VAEError(self._died()) from None
-        while True:  # the answer to this request comes before any other "started"
-            for line in self._lines(block=True):
-                if line.startswith("started "):
-                    child = _Forked(int(line.split()[1]), self)
-                    self._children[child.pid] = child
-                    child.returncode = self._early.pop(child.pid, None)
-                    return child
-
-    def pump(self, block: bool = False) -> None:
-        """Reads what the warm parent reported: children that ended."""
-        for _ in self._lines(block):
-            pass
-
-    def _lines(self, block: bool) -> list[str]:
-        if block:
-            select.select([self._out], [], [])
-        try:
-            chunk = os.read(self._out, 65536)
-        except BlockingIOError:
-            return []
-        if not chunk:  # the warm parent is gone: its children are unreachable
-            for child in self._children.values():
-                if child.returncode is None:
-                    child.returncode = -9
-            raise VAEError(self._died())
-        self._buffer += chunk
-        *lines, self._buffer = self._buffer.split(b"\n")
-        decoded = [line.decode() for line in lines]
-        for line in decoded:
-            if line.startswith("exited "):
-                _, pid, status = line.split()
-                child = self._children.get(int(pid))
-                if child is not None:
-                    child.returncode = int(status)
-                else:  # a child that ended at once: its "started" is in this chunk
-                    self._early[int(pid)] = int(status)
-        return decoded
-
-    def _died(self) -> str:
-        self._process.wait()
-        return (
-            f"the warm worker parent exited with status {self._process.returncode}; "
-            f"set {WARM_ENV}=0 to start every task with a new interpreter"
-        )
-
-    def close(self) -> None:
-        """Ends the warm parent (the scheduler has already waited for or killed its children)."""
-        if self._process.stdin and not self._process.stdin.closed:
-            try:
-                self._process.stdin.close()
-            except BrokenPipeError:
-                pass
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        self.ended.append(event)
+        if task.kind == "model":
+            self.models[task.name] = event
+            word = {"ran": "trained", "cached": "loaded ", "failed": "FAILED "}[status]
+        else:
+            word = "ran    " if status == "ran" else "FAILED "
+        self.log(f"  {word} {task.name}  {end - start:.1f} s")
 
 
-def launcher(project: Project, threads: int) -> FreshLauncher | WarmLauncher:
-    """The launcher for this platform: warm on Linux unless $VAE_WARM_WORKERS is 0."""
-    if sys.platform == "linux" and os.environ.get(WARM_ENV, "1") != "0":
-        return WarmLauncher(project, threads)
-    return FreshLauncher(project, threads)
+def timed_out(seconds: float) -> str:
+    """The error of a task killed after `seconds`, and how to give it more."""
+    return (
+        f"timed out after {seconds:.0f} s; allow more with ${TIMEOUT_ENV}=SECONDS "
+        "or `python -m vae figures --timeout SECONDS`"
+    )
 
 
-# -- the warm parent --------------------------------------------------------------
+def run(
+    tasks: list[Task],
+    project: Project,
+    jobs: int,
+    threads: int,
+    log: Callable[[str], None],
+    began: float,
+) -> list[TaskEvent]:
+    """Runs `tasks` on `jobs` worker processes of `threads` math threads each.
 
+    Args:
+        tasks: highest priority first; a figure after the models it needs.
+        began: `time.perf_counter()` when the build began, for the events' times.
 
-def _run_child(message: dict) -> int:
-    """In the forked child: the task's log as stdout and stderr, its threads, the task."""
-    log = os.open(message["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # the parent ignores it
-    import torch
+    Returns:
+        How each task ended, in the order they ended.
 
-    torch.set_num_threads(message["threads"])
-    from vae.site import worker
-
-    worker.main(message["request"])
-    return 0
-
-
-def serve() -> None:
-    """The warm parent's loop: fork a child per request line, report when each ends.
-
-    Ctrl-C reaches the scheduler, which kills the children it started and closes
-    this process's input; the parent itself ignores it. When its input closes,
-    any child still running belongs to a scheduler that is gone, and is killed.
+    Raises:
+        VAEError: the disk is full (one line naming the file); the build stopped.
     """
-    import importlib
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in PRELOADED:
-        importlib.import_module(name)
-    stdin = sys.stdin.fileno()
-    pending = b""
-    children: set[int] = set()
-    open_input = True
-    while open_input or children:
-        readable, _, _ = select.select([stdin] if open_input else [], [], [], REAP_S)
-        if readable:
-            chunk = os.read(stdin, 65536)
-            if not chunk:
-                open_input = False
-                for pid in children:
-                    os.kill(pid, signal.SIGKILL)
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                message = json.loads(line)
-                sys.stdout.flush()
-                pid = os.fork()
-                if pid == 0:
-                    status = 1
-                    try:
-                        status = _run_child(message)
-                    except BaseException:
-                        import traceback
-
-                        traceback.print_exc()
-                    finally:
-                        sys.stdout.flush()
-                        sys.stderr.flush()
-                        os._exit(status)
-                children.add(pid)
-                _report(f"started {pid}")
-        while children:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                children.clear()
-                break
-            if pid == 0:
-                break
-            children.discard(pid)
-            _report(f"exited {pid} {os.waitstatus_to_exitcode(status)}")
-
-
-def _report(line: str) -> None:
+    state = _Run(project, jobs, threads, log, began)
+    state.pending = list(tasks)
+    state.scratch_root = Path(tempfile.mkdtemp(prefix="vae-figures-"))
     try:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:  # the scheduler is gone; finish the children quietly
-        sys.stdout = open(os.devnull, "w")
-
-
-if __name__ == "__main__":
-    if len(sys.argv) > 1:  # one task in this fresh interpreter
-        from vae.site import worker
-
-        worker.main(sys.argv[1])
-    else:
-        serve()
+        while state.pending or state.running:
+            state.start_ready()
+            if state.running:
+                state.wait()
+            elif state.pending:  # a bug in the plan, which would otherwise hang here
+                raise VAEError("tasks wait for models that no task trains")
+    finally:
+        for running in state.running:  # an interrupted build leaves no task behind
+            running.process.kill()
+            running.process.join()
+        shutil.rmtree(state.scratch_root, ignore_errors=True)
+    if state.disk_full:
+        raise VAEError(state.disk_full)
+    return state.ended

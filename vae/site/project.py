@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,9 @@ CACHE_ENV = "VAE_CACHE_DIR"
 DEVICE_ENV = "VAE_DEVICE"
 DEVICES = ("cpu", "cuda")
 JOBS_ENV = "VAE_JOBS"
+TIMEOUT_ENV = "VAE_TASK_TIMEOUT"
+# What a site build reads: copied by the site benchmark and the tests.
+CHECKOUT = ("vae", "figures", "docs", "mkdocs.yml")
 
 
 def profile_from_env() -> Profile:
@@ -60,6 +64,58 @@ def jobs_from_env() -> int | None:
     return int(text)
 
 
+def timeout_from_env() -> float | None:
+    """Seconds one task may run: $VAE_TASK_TIMEOUT, or None (decided per task) when unset.
+
+    Raises:
+        VAEError: it is not a positive number.
+    """
+    text = os.environ.get(TIMEOUT_ENV, "")
+    if not text:
+        return None
+    try:
+        return positive_seconds(text)
+    except ValueError:
+        raise VAEError(f"${TIMEOUT_ENV}={text!r}: expected a positive number of seconds") from None
+
+
+def positive_seconds(text: str) -> float:
+    """A positive, finite number of seconds written as `text`.
+
+    Raises:
+        ValueError: it is not one; the message says what was expected.
+    """
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"expected a positive number of seconds, got {text!r}")
+    return seconds
+
+
+def copy_checkout(root: Path, destination: Path) -> Path:
+    """Copies what a site build reads (package, scripts, pages, config) to `destination`."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in CHECKOUT:
+        source = root / name
+        if source.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(source, destination / name, ignore=ignore)
+        else:
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def syntax_error_message(error: SyntaxError, root: Path) -> str:
+    """A syntax error as two lines: where it is (relative to `root`) and the line itself."""
+    where = Path(error.filename or "?")
+    if where.is_absolute() and where.is_relative_to(root):
+        where = where.relative_to(root)
+    line = f"\n    {error.text.strip()}" if error.text and error.text.strip() else ""
+    return f"{where.as_posix()}, line {error.lineno}: {error.msg}{line}"
+
+
 @dataclass(frozen=True)
 class FigureScript:
     """A script in figures/ and what it declares at module level."""
@@ -68,6 +124,7 @@ class FigureScript:
     path: Path
     page: str | None  # PAGE: the page it feeds
     models: tuple[str, ...] = ()  # MODELS: the experiments it asks for
+    error: str = ""  # why it cannot run at all (a syntax error), else empty
 
 
 @dataclass(frozen=True)
@@ -121,6 +178,9 @@ def _declared(tree: ast.Module, name: str):
 def discover(figures_dir: Path) -> list[FigureScript]:
     """The figure scripts in a directory, by name; files starting with '_' are skipped.
 
+    A script that does not parse is listed with its syntax error (see
+    `FigureScript.error`), so that it fails alone and says where.
+
     Raises:
         VAEError: a script's PAGE or MODELS is not a literal of the right type.
     """
@@ -128,7 +188,12 @@ def discover(figures_dir: Path) -> list[FigureScript]:
     for path in sorted(Path(figures_dir).glob("*.py")):
         if path.name.startswith("_"):
             continue
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        try:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
+        except SyntaxError as e:
+            error = syntax_error_message(e, Path(figures_dir).resolve().parent)
+            scripts.append(FigureScript(path.stem, path, None, (), error))
+            continue
         try:
             page = _declared(tree, "PAGE")
             models = _declared(tree, "MODELS") or ()

@@ -1,40 +1,57 @@
 """The worker side of the figure engine: one task in a process of its own.
 
-`python -m vae.site.worker REQUEST.json`, or `main` in a process forked by
-`vae.site.launcher`, runs one task the scheduler handed out:
+`start` runs one task the scheduler hands out in a new process, which leaves
+`result.json` in the directory the request names (read it with `collect`):
 
 - a *model* task trains an experiment and puts it in the model store;
 - a *figure* task runs a script's `make(ctx)` with a `FigureContext`, then
   writes its outputs and its record (what it depended on) as one directory.
 
-Either way the worker leaves `result.json` in the directory the request names.
-The launcher sets the worker's number of math threads, so workers side by side
-do not oversubscribe the cores.
+Every task runs in a fresh process, so that what one script imports or changes
+cannot leak into the next and the record of the modules it imported is its own.
+Importing torch and matplotlib costs such a process about 2.5 s, more than many
+figures take to draw, so where the platform allows it the processes are forked
+from `multiprocessing`'s fork server, which imports those libraries once
+(`PRELOADED`, third-party only: the `vae` modules a task uses are imported by
+the task itself). `VAE_WARM_WORKERS=0` starts a new interpreter per task
+instead (multiprocessing's "spawn"); either way the task process imports
+this module by name and runs `run_task`, so a figure's record names the same
+modules. `python -m vae.site.worker REQUEST.json` runs one task in the
+foreground, for debugging.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import importlib.util
 import json
+import multiprocessing
+import multiprocessing.connection
 import os
 import sys
+import threading
 import traceback
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from vae.atomic import write_atomically
+from vae.atomic import DiskFullError, write_atomically
 from vae.errors import VAEError
 from vae.site.context import FigureContext
 from vae.site.fingerprint import source_hash
-from vae.site.project import FigureScript, Project
+from vae.site.project import FigureScript, Project, syntax_error_message
 from vae.site.store import ModelStore
-from vae.versions import library_versions
+from vae.versions import FIGURE_LIBRARIES, library_versions
 
 MANIFEST = "_manifest.json"
 # Set to 1 (by the site benchmark) to count each task's matrix-product FLOPs.
 COUNT_FLOPS_ENV = "VAE_COUNT_FLOPS"
+WARM_ENV = "VAE_WARM_WORKERS"  # 0: a new interpreter per task
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+# What every task imports anyway; the fork server imports it once.
+PRELOADED = ("numpy", "torch", "matplotlib.pyplot", "safetensors.torch")
 
 
 def _snapshot(package_dir: Path) -> dict[Path, str]:
@@ -43,7 +60,11 @@ def _snapshot(package_dir: Path) -> dict[Path, str]:
     The record must describe the code that ran: a file edited while the script
     runs then reads as changed, and the next build reruns the figure.
     """
-    return {p.resolve(): source_hash(p) for p in package_dir.rglob("*.py")}
+    hashes = {}
+    for path in package_dir.rglob("*.py"):
+        with contextlib.suppress(SyntaxError):  # a module that fails to parse is never imported
+            hashes[path.resolve()] = source_hash(path)
+    return hashes
 
 
 def _project_modules(package_dir: Path, snapshot: dict[Path, str]) -> dict[str, str]:
@@ -77,7 +98,7 @@ def run_figure(script: FigureScript, project: Project) -> dict[str, Any]:
         "models": ctx.models,
         "data": ctx.datasets,
         "files": ctx.files_read,
-        "versions": library_versions(),
+        "versions": library_versions(FIGURE_LIBRARIES),
         "profile": project.profile,
         "outputs": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
     }
@@ -147,6 +168,18 @@ def _counting_flops():
     return FlopCounterMode(display=False)
 
 
+def _failure(error: BaseException, root: Path) -> dict[str, Any]:
+    """The result of a task that raised `error`: its traceback, but a full disk in one
+    line (the scheduler stops the build on it) and a syntax error in two."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        if not isinstance(error, DiskFullError):
+            error = DiskFullError(error.errno, error.strerror, error.filename or "a file")
+        return {"status": "failed", "error": str(error), "disk_full": True}
+    if isinstance(error, SyntaxError):
+        return {"status": "failed", "error": syntax_error_message(error, root)}
+    return {"status": "failed", "error": traceback.format_exc()}
+
+
 def main(request_path: str) -> None:
     """Runs the task a request file describes and leaves result.json beside it."""
     request = json.loads(Path(request_path).read_text())
@@ -167,9 +200,86 @@ def main(request_path: str) -> None:
                 result = run_figure(script, project)
         if counter is not None:
             result["flops"] = counter.get_total_flops()
-    except BaseException:
-        result = {"status": "failed", "error": traceback.format_exc()}
+    except BaseException as e:  # the result says what went wrong, whatever it was
+        result = _failure(e, project.root)
     write_atomically(Path(request["result_dir"]), {"result.json": json.dumps(result).encode()})
+
+
+# -- the task's process --------------------------------------------------------------
+
+
+def worker_env(project: Project, threads: int) -> dict[str, str]:
+    """The environment of a task: `threads` math threads, the Agg backend, and the
+    checkout's own package first on the path (not an installed copy: what the
+    script, its subprocesses and the record of its imports must see)."""
+    env = dict(os.environ)
+    for variable in THREAD_VARIABLES:
+        env[variable] = str(threads)
+    env["MPLBACKEND"] = "Agg"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project.root), env.get("PYTHONPATH")]))
+    return env
+
+
+def start_method() -> str:
+    """The fork server where the platform has one, unless $VAE_WARM_WORKERS is 0;
+    else "spawn", a new interpreter per task."""
+    methods = multiprocessing.get_all_start_methods()
+    warm = os.environ.get(WARM_ENV, "1") != "0"
+    return "forkserver" if warm and "forkserver" in methods else "spawn"
+
+
+def start(request: Path, log: Path, project: Project, threads: int) -> BaseProcess:
+    """Starts the task `request` describes in a process of its own (see `run_task`).
+
+    The process's `sentinel` is ready when it ends; `exitcode` is then its status.
+    """
+    context = multiprocessing.get_context(start_method())
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(list(PRELOADED))
+    env = worker_env(project, threads)
+    process = context.Process(
+        target=run_task, args=(str(request), str(log), threads, env, str(project.root))
+    )
+    # The new process imports this module by name, with a copy of this process's
+    # sys.path, to find run_task: the checkout's own package must come first there.
+    sys.path.insert(0, str(project.root))
+    try:
+        process.start()
+    finally:
+        sys.path.remove(str(project.root))
+    return process
+
+
+def run_task(request: str, log: str, threads: int, env: dict[str, str], root: str) -> None:
+    """A task's process: its log as stdout and stderr, the environment and math
+    threads it was given, the checkout as working directory, then the task."""
+    _end_with_parent()
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(root)
+    import matplotlib
+    import torch
+
+    matplotlib.use("Agg")  # the fork server imported it before this environment was set
+    torch.set_num_threads(threads)
+    main(request)
+
+
+def _end_with_parent() -> None:
+    """Ends this process if the build that started it dies, rather than run on alone."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 if __name__ == "__main__":
