@@ -30,7 +30,7 @@ from collections.abc import Iterable
 import torch
 
 from vae import objectives
-from vae.config import RunConfig
+from vae.config import DEVICES, RunConfig
 from vae.data import Dataset, binarize, fixed_generator, test_inputs, to_unit_interval
 from vae.errors import TrainingError, VAEError
 from vae.models import LatentModel, build_model
@@ -48,12 +48,12 @@ CHECK_EVERY = 100  # training steps between two checks that the loss is finite
 
 def resolve_device(name: str = "auto") -> torch.device:
     """'auto' picks CUDA when it is available and the CPU otherwise."""
+    if name not in DEVICES:
+        raise VAEError(f"unknown device {name!r}; choose {', '.join(DEVICES)}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise VAEError("--device cuda was asked for, but torch sees no CUDA device")
-    if name not in ("cpu", "cuda"):
-        raise VAEError(f"unknown device {name!r}; choose auto, cpu or cuda")
     return torch.device(name)
 
 
