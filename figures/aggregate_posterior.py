@@ -38,6 +38,7 @@ from vae.objectives import gaussian_kl
 from vae.posterior import gaussian_share
 from vae.site import plotting
 from vae.site.experiments import NOISE_SIGMAS, noise_name
+from vae.stats import mean_and_se
 from vae.words import VERDICT_WORDS, elbo_verdict, loss_places, verdict
 
 PAGE = "autoencoders.md"
@@ -54,11 +55,6 @@ SEED = 0
 
 
 # -- the figure ---------------------------------------------------------------
-
-
-def mean_and_se(values: torch.Tensor) -> tuple[float, float]:
-    """The mean over test digits and its standard error."""
-    return float(values.mean()), float(values.std() / math.sqrt(len(values)))
 
 
 def posterior(run, x):

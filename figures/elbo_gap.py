@@ -47,7 +47,7 @@ def make(ctx):
         # E_q[log p(x|z)] in closed form: the likelihood at the mean, minus
         # the spread of Wz under q.
         x_mean = mu @ W.T + b
-        at_mean = objectives.gaussian_log_likelihood(x, x_mean, noise_logvar)
+        at_mean = objectives.gaussian_log_density(x, x_mean, noise_logvar)
         spread = ((W**2).sum(0) * torch.exp(logvar)).sum(-1) / noise_var
         expected_rec = at_mean - 0.5 * spread
         prior_kl = objectives.gaussian_kl(mu, logvar)

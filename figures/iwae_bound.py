@@ -16,9 +16,11 @@ training, and one code per digit.
 import numpy as np
 import torch
 
-from vae import objectives
+from vae.bounds import sample_log_weights
 from vae.data import binarize, test_inputs, to_unit_interval
+from vae.objectives import mean_iwae_bound
 from vae.site import plotting
+from vae.stats import mean_and_se
 
 PAGE = "variational-inference.md"
 MODELS = ("vae-2d", "vae-20d")
@@ -32,32 +34,6 @@ CHUNK = 50_000  # decoded images per forward pass; affects memory only
 SEED = 0
 
 
-def log_weights(model, x, k, seed):
-    """log w of k codes for each digit of x: shape (k, N), float64."""
-    generator = torch.Generator().manual_seed(seed)
-    step = max(1, CHUNK // k)
-    parts = []
-    with torch.no_grad():
-        for i in range(0, len(x), step):
-            parts.append(model.log_weights(x[i : i + step], k, generator))
-    return torch.cat(parts, dim=1).double()
-
-
-def bound(log_w, k):
-    """L_k of each digit, averaged over disjoint blocks of k log-weights."""
-    n = log_w.shape[1]
-    # (k_max, N) -> (k, blocks * N): one column per block and digit
-    blocks = log_w.view(-1, k, n).transpose(0, 1).reshape(k, -1)
-    return objectives.iwae_bound(blocks).view(-1, n).mean(0)  # (N,)
-
-
-def mean_se(values):
-    """Mean and standard error of the mean of a 1-D tensor."""
-    values = values.numpy()
-    se = values.std(ddof=1) / np.sqrt(values.size)
-    return float(values.mean()), float(se)
-
-
 def make(ctx):
     settings = SETTINGS[ctx.profile]
     ks, k_ref, subset = settings["ks"], settings["k_ref"], settings["subset"]
@@ -68,9 +44,9 @@ def make(ctx):
     for name, marker in (("vae-2d", "o"), ("vae-20d", "s")):
         run = ctx.model(name)
         x = test_inputs(dataset, run.config.data.binarize)
-        log_w = log_weights(run.model, x, ks[-1], SEED)
-        bounds = {k: bound(log_w, k) for k in ks}
-        gains = [mean_se(bounds[k] - bounds[1]) for k in ks]
+        log_w = sample_log_weights(run.model, x, ks[-1], SEED, CHUNK)
+        bounds = {k: mean_iwae_bound(log_w, k) for k in ks}
+        gains = [mean_and_se(bounds[k] - bounds[1]) for k in ks]
         ax.errorbar(
             ks,
             [gain for gain, _ in gains],
@@ -81,7 +57,7 @@ def make(ctx):
         )
         key = name.replace("-", "_")
         for label, k in (("k1", 1), ("kmax", ks[-1])):
-            value, se = mean_se(bounds[k])
+            value, se = mean_and_se(bounds[k])
             ctx.number(f"{key}_{label}", value)
             ctx.number(f"{key}_{label}_se", se)
         ctx.number(f"{key}_gain", gains[-1][0])
@@ -90,8 +66,8 @@ def make(ctx):
         # The training digits against the test digits.
         with torch.no_grad():
             terms = run.model.terms(train_x, generator)
-        train, train_se = mean_se((terms.log_px_given_z - terms.kl).double())
-        test, test_se = mean_se(bounds[1])
+        train, train_se = mean_and_se((terms.log_px_given_z - terms.kl).double())
+        test, test_se = mean_and_se(bounds[1])
         ctx.number(f"{key}_train_elbo", train)
         ctx.number(f"{key}_train_elbo_se", train_se)
         ctx.number(f"{key}_overfit", train - test)
@@ -101,8 +77,8 @@ def make(ctx):
     # their blocks of k_max the expected L_{k_max} on the same digits.
     run = ctx.model("vae-20d")
     x = test_inputs(dataset, run.config.data.binarize)[:subset]
-    log_w = log_weights(run.model, x, k_ref, SEED + 1)
-    extra, extra_se = mean_se(bound(log_w, k_ref) - bound(log_w, ks[-1]))
+    log_w = sample_log_weights(run.model, x, k_ref, SEED + 1, CHUNK)
+    extra, extra_se = mean_and_se(mean_iwae_bound(log_w, k_ref) - mean_iwae_bound(log_w, ks[-1]))
     ctx.number("k_ref", k_ref)
     ctx.number("subset", subset)
     ctx.number("vae_20d_kref_gain", extra)

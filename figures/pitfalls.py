@@ -21,6 +21,7 @@ from vae import objectives
 from vae.data import test_inputs, to_unit_interval
 from vae.site import plotting
 from vae.site.experiments import BETAS, PIXELS, beta_name
+from vae.stats import mean_and_se
 from vae.train import evaluate
 
 PAGE = "results.md"
@@ -34,12 +35,6 @@ ACTIVE_NATS = 0.1  # a latent dimension with a larger mean KL counts as active
 KL_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2)
 GRAY = (0.05, 0.95)  # a pixel strictly between these levels counts as gray
 SAMPLES, COLUMNS, SEED = 24, 12, 0
-
-
-def mean_se(values):
-    """Mean and standard error of the mean of a 1-D tensor."""
-    values = values.double()
-    return float(values.mean()), float(values.std() / values.numel() ** 0.5)
 
 
 def elbo(model, x):
@@ -83,7 +78,7 @@ def make(ctx):
     binarized = test_inputs(dataset, "fixed")  # as binarized models see them
     for key, inputs in (("gray", gray), ("gray_binarized", binarized)):
         key = f"{key}_elbo"
-        value, se = mean_se(elbo(gray_model, inputs))
+        value, se = mean_and_se(elbo(gray_model, inputs))
         ctx.number(key, value)
         ctx.number(f"{key}_se", se)
     gray_pixels = ((gray > GRAY[0]) & (gray < GRAY[1])).float().mean(dim=(1, 2))

@@ -25,6 +25,7 @@ import torch
 
 from vae import objectives
 from vae.models import reparameterize
+from vae.stats import mean_and_se
 
 CHUNK = 4096  # points per block when a density is taken at many points; memory only
 
@@ -121,7 +122,7 @@ def hole_share(
     log_ratio = mixture_log_density(z, mu.double(), logvar.double())
     log_ratio -= objectives.gaussian_log_density(z)
     holes = (log_ratio < math.log(ratio)).double()
-    return float(holes.mean()), float(holes.std() / math.sqrt(len(holes)))
+    return mean_and_se(holes)
 
 
 def class_shares(

@@ -22,6 +22,7 @@ import torch
 from vae import objectives
 from vae.exact import Grid, GridPosterior, posterior_moments, posterior_on_grid
 from vae.models import LatentModel
+from vae.stats import mean_and_se
 
 DEFAULT_GRID = Grid()  # the grid of `vae.exact`'s defaults
 
@@ -266,8 +267,7 @@ class Gaps(NamedTuple):
             "approximation": self.approximation,
             "amortization": self.amortization,
         }
-        n = self.log_px.shape[0]
-        return {k: (v.mean().item(), (v.std() / n**0.5).item()) for k, v in parts.items()}
+        return {k: mean_and_se(v) for k, v in parts.items()}
 
     @property
     def gap(self) -> torch.Tensor:
