@@ -17,8 +17,6 @@ SOURCES = sorted(
     for p in (REPO / folder).rglob("*.py")
     if MARKER.search(p.read_text(encoding="utf-8"))
 )
-# Sections no page includes, whose marker lines wait for the file's owner to delete them.
-KNOWN_UNUSED = {"vae/objectives.py"}
 
 
 def included() -> set[tuple[str, str]]:
@@ -26,15 +24,7 @@ def included() -> set[tuple[str, str]]:
     return {m.groups() for page in pages for m in INCLUDE.finditer(page.read_text("utf-8"))}
 
 
-@pytest.mark.parametrize(
-    "source",
-    [
-        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason="unused markers"))
-        if s in KNOWN_UNUSED
-        else s
-        for s in SOURCES
-    ],
-)
+@pytest.mark.parametrize("source", SOURCES)
 def test_every_snippet_section_is_included_by_a_page(source):
     sections = {name for _, name in MARKER.findall((REPO / source).read_text("utf-8"))}
     unused = sorted(name for name in sections if (source, name) not in included())

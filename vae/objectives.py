@@ -89,7 +89,6 @@ gaussian_log_likelihood = gaussian_log_density
 standard_normal_log_density = gaussian_log_density
 
 
-# --8<-- [start:gaussian_kl]
 def gaussian_kl_per_dimension(
     mu: torch.Tensor,
     logvar: torch.Tensor,
@@ -137,7 +136,6 @@ def gaussian_kl(
     return gaussian_kl_per_dimension(mu, logvar, prior_mu, prior_logvar).sum(dim=-1)
 
 
-# --8<-- [end:gaussian_kl]
 
 
 def elbo(log_px_given_z: torch.Tensor, kl: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
@@ -157,7 +155,6 @@ def elbo(log_px_given_z: torch.Tensor, kl: torch.Tensor, beta: float = 1.0) -> t
     return log_px_given_z - beta * kl
 
 
-# --8<-- [start:iwae_bound]
 def iwae_bound(log_weights: torch.Tensor) -> torch.Tensor:
     r"""The importance-weighted bound from k samples, per example.
 
@@ -177,7 +174,6 @@ def iwae_bound(log_weights: torch.Tensor) -> torch.Tensor:
     # --8<-- [end:iwae_bound_lines]
 
 
-# --8<-- [end:iwae_bound]
 
 
 def mean_iwae_bound(log_weights: torch.Tensor, k: int) -> torch.Tensor:
