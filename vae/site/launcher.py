@@ -112,11 +112,11 @@ class _Run:
             if running.process.exitcode is not None:
                 message = collect(running.process.exitcode, running.scratch)
             elif self.now() - running.start >= task.timeout:
-                running.process.kill()
-                running.process.join()
+                _end(running.process)
                 message = {"status": "failed", "error": timed_out(task.timeout)}
             else:
                 continue
+            running.process.close()
             self.running.remove(running)
             self.finish(task, running.start, message)
             if message.get("disk_full") and not self.disk_full:
@@ -126,8 +126,7 @@ class _Run:
         """Kills the running tasks and starts no more."""
         self.disk_full = error
         for running in self.running:
-            running.process.kill()
-            running.process.join()
+            _end(running.process)
             self.finish(running.task, running.start, {"status": "failed", "error": error})
         self.running, self.pending = [], []
 
@@ -153,6 +152,13 @@ class _Run:
         else:
             word = "ran    " if status == "ran" else "FAILED "
         self.log(f"  {word} {task.name}  {end - start:.1f} s")
+
+
+def _end(process: BaseProcess) -> None:
+    """Kills a task's process and waits until it is gone."""
+    process.kill()
+    process.join()
+    process.close()
 
 
 def timed_out(seconds: float) -> str:
@@ -195,8 +201,7 @@ def run(
                 raise VAEError("tasks wait for models that no task trains")
     finally:
         for running in state.running:  # an interrupted build leaves no task behind
-            running.process.kill()
-            running.process.join()
+            _end(running.process)
         shutil.rmtree(state.scratch_root, ignore_errors=True)
     if state.disk_full:
         raise VAEError(state.disk_full)

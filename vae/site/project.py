@@ -205,3 +205,18 @@ def discover(figures_dir: Path) -> list[FigureScript]:
             raise VAEError(f"{path}: MODELS must be a tuple of experiment names")
         scripts.append(FigureScript(path.stem, path, page, tuple(models)))
     return scripts
+
+
+def select(scripts: list[FigureScript], names: list[str] | None) -> list[FigureScript]:
+    """The scripts called `names` (all of them when `names` is empty or None).
+
+    Raises:
+        VAEError: a name is not a script's; the message lists the known ones.
+    """
+    if not names:
+        return scripts
+    known = {s.name for s in scripts}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise VAEError(f"unknown figure {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return [s for s in scripts if s.name in names]

@@ -45,7 +45,14 @@ from vae.site import experiments
 from vae.site.context import NUMBERS, WORDS
 from vae.site.fingerprint import file_hash, module_path, source_hash
 from vae.site.launcher import Task, TaskEvent, run
-from vae.site.project import FigureScript, Project, discover, syntax_error_message, timeout_from_env
+from vae.site.project import (
+    FigureScript,
+    Project,
+    discover,
+    select,
+    syntax_error_message,
+    timeout_from_env,
+)
 from vae.site.store import ModelStore, model_key
 from vae.site.worker import MANIFEST
 from vae.versions import FIGURE_LIBRARIES, library_versions
@@ -101,7 +108,7 @@ def critical_path(events: list[TaskEvent]) -> list[TaskEvent]:
     models = {e.name: e for e in events if e.kind == "model"}
     figures = [e for e in events if e.kind == "figure" and e.status != "cached"]
     if not figures:
-        return list(models.values())[:1]
+        return [max(models.values(), key=lambda e: e.end)] if models else []
     last = max(figures, key=lambda e: e.end)
     waited = [models[m] for m in last.needs if m in models]
     return [max(waited, key=lambda e: e.end), last] if waited else [last]
@@ -195,16 +202,6 @@ def _model_reason(store: ModelStore, name: str) -> str | None:
     return None
 
 
-def _select(scripts: list[FigureScript], only: list[str] | None) -> list[FigureScript]:
-    if not only:
-        return scripts
-    known = {s.name for s in scripts}
-    unknown = [n for n in only if n not in known]
-    if unknown:
-        raise VAEError(f"unknown figure {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return [s for s in scripts if s.name in only]
-
-
 def plan(
     project: Project, scripts: list[FigureScript], force: bool = False, timeout: float | None = None
 ) -> tuple[list[Task], dict[str, str | None]]:
@@ -281,7 +278,7 @@ def build(
     timeout = timeout if timeout is not None else timeout_from_env()
     if timeout is not None and not timeout > 0:
         raise VAEError(f"timeout must be a positive number of seconds, got {timeout}")
-    scripts = _select(discover(project.figures_src), only)
+    scripts = select(discover(project.figures_src), only)
     jobs = jobs or os.cpu_count() or 1
     if jobs < 1:
         raise VAEError(f"jobs must be >= 1, got {jobs}")
@@ -297,7 +294,10 @@ def build(
     for script in scripts:
         if script.error:
             log(f"  FAILED  {script.name} (its script does not parse)")
-            events.append(TaskEvent("figure", script.name, "failed", error=script.error))
+            why = "its script does not parse"
+            events.append(
+                TaskEvent("figure", script.name, "failed", reason=why, error=script.error)
+            )
         elif reasons[script.name] is None:
             log(f"  cached  {script.name}")
             events.append(TaskEvent("figure", script.name, "cached"))

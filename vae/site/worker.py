@@ -152,7 +152,10 @@ def collect(returncode: int | None, scratch: Path) -> dict[str, Any]:
     try:
         return json.loads((scratch / "result" / "result.json").read_text())
     except (OSError, ValueError):
-        log_text = (scratch / "log.txt").read_text(errors="replace")[-4000:]
+        try:
+            log_text = (scratch / "log.txt").read_text(errors="replace")[-4000:]
+        except OSError:  # it ended before it could open its log
+            log_text = ""
         return {
             "status": "failed",
             "error": f"worker exited with status {returncode}\n{log_text}",
