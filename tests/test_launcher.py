@@ -178,7 +178,7 @@ def test_a_full_disk_stops_the_build_at_once_with_one_line(project):
         f"import pathlib\n\ndef make(ctx):\n    pathlib.Path({str(marker)!r}).touch()\n"
     )
     # The slow figure runs beside the full one; "later" waits for a free worker.
-    timings = {"slow": 50.0, "full": 40.0, "later": 1.0, "threads": 0.5}
+    timings = {"full": 50.0, "slow": 40.0, "later": 1.0, "threads": 0.5}
     project.figures_out.mkdir(parents=True)
     (project.figures_out.parent / scheduler.TIMINGS).write_text(json.dumps(timings))
     lines = []
@@ -285,3 +285,28 @@ def test_the_command_line_timeout_is_a_positive_number_of_seconds(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["figures", "--timeout", "-1"])
     assert "expected a positive number of seconds, got '-1'" in capsys.readouterr().err
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB tmpfs, where this process may mount one (root on Linux); else skip."""
+    where = tmp_path / "small"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield where
+    subprocess.run(["umount", str(where)], check=True)
+
+
+def test_a_real_full_disk_leaves_one_line_and_nothing_half_written(project, small_disk):
+    (project.figures_src / "big.py").write_text(
+        "def make(ctx):\n    ctx.save('big.bin', bytes(4_000_000))\n"
+    )
+    project = Project(project.root, "quick", small_disk)
+    with pytest.raises(VAEError, match=r"^no space left on the device while writing .*/big$"):
+        build(project, jobs=1, log=quiet)
+    leftovers = [p.name for p in small_disk.rglob("*") if p.name.startswith(".")]
+    assert leftovers == []

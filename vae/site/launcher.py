@@ -111,16 +111,17 @@ class _Run:
             task = running.task
             if running.process.exitcode is not None:
                 message = collect(running.process.exitcode, running.scratch)
+                running.process.close()
             elif self.now() - running.start >= task.timeout:
                 _end(running.process)
                 message = {"status": "failed", "error": timed_out(task.timeout)}
             else:
                 continue
-            running.process.close()
             self.running.remove(running)
             self.finish(task, running.start, message)
-            if message.get("disk_full") and not self.disk_full:
+            if message.get("disk_full"):
                 self.stop(message["error"])
+                return
 
     def stop(self, error: str) -> None:
         """Kills the running tasks and starts no more."""
