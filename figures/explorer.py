@@ -39,7 +39,8 @@ REFINE = 3  # each refinement splits a cell into REFINE x REFINE
 LEVELS = 2  # refinements at most: the finest cell is COARSE_STEP / REFINE**LEVELS
 TAIL_MASS = 0.01  # the cells left unrefined hold at most this share of the mass
 STD_CELLS = 2.0  # refine while the posterior is narrower than this many cells
-CONTOUR_MASSES = (0.5, 0.9, 0.99)  # the contours enclose these shares of p(z|x)
+CONTOUR_MASSES = (0.5, 0.9, 0.99)  # p(z|x)'s shaded regions hold these shares, as in part 2
+Q_MASSES = (0.5, 0.9)  # q(z|x)'s ellipses hold these shares of it, as part 2 draws them
 
 # The reconstruction term averages log p(x|z) over the codes z = mu + sigma * eps
 # for a fixed set of eps: ELBO_DIRECTIONS directions on each of ELBO_RINGS circles.
@@ -48,6 +49,12 @@ ELBO_DIRECTIONS = 8
 DESIGN_CHECK_DIGITS = 20  # test digits on which the set is checked against quadrature
 INK_THRESHOLD = 0.5  # a drawn pixel is 1 when more than this share of it is inked
 ROUNDING_GRID = 41  # codes per axis for the half-precision check over the grid
+
+
+def percentages(shares):
+    """Shares as the prose lists them: '50 %, 90 % and 99 %'."""
+    words = [f"{100 * m:g} %" for m in shares]
+    return ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def weights(model):
@@ -224,6 +231,7 @@ def make(ctx):
             "std_cells": STD_CELLS,
         },
         "contour_masses": list(CONTOUR_MASSES),
+        "q_masses": list(Q_MASSES),
         "elbo_eps": eps.tolist(),
         "ink_threshold": INK_THRESHOLD,
     }
@@ -241,8 +249,8 @@ def make(ctx):
     ctx.number("uniform_fine_points", int(2 * EXTENT / COARSE_STEP * REFINE**LEVELS + 1) ** 2)
     ctx.number("tail_mass", TAIL_MASS)
     ctx.number("std_cells", STD_CELLS)
-    shares = [f"{100 * m:g} %" for m in CONTOUR_MASSES]
-    ctx.words("contour_masses", ", ".join(shares[:-1]) + " and " + shares[-1])
+    ctx.words("contour_masses", percentages(CONTOUR_MASSES))
+    ctx.words("q_masses", percentages(Q_MASSES))
     ctx.number("elbo_samples", ELBO_RINGS * ELBO_DIRECTIONS)
     ctx.number("elbo_rings", ELBO_RINGS)
     ctx.number("elbo_directions", ELBO_DIRECTIONS)

@@ -8,9 +8,17 @@ reference integration is `vae.exact.log_marginal` where the package has it, and
 this file's own uniform-grid integration in any case.
 
 Interaction: synthetic strokes on the pad bring contours and consistent numbers
-within the time limit (printed); the model switch loads the other models only when
-chosen and uses them; the keyboard alone drives it and the live region announces
-the numbers; it works on a phone-sized screen, at 200 % zoom, and in dark mode.
+within the time limit (printed); while the pen is still down, the cross on the map
+goes to the encoder's mean for what is on the pad, as Python computes it; the model
+switch loads the other models only when chosen and uses them; the keyboard alone
+drives it and the live region announces the numbers; it works on a phone-sized
+screen, at 200 % zoom, and in dark mode.
+
+Pictures: the map has axes, a class key and the prior's 1-sigma and 2-sigma
+circles; q(z|x) is drawn as part 2 draws it (solid ellipses that hold 50 % and
+90 % of it, in its colour); text stays at least MIN_TEXT_PX high on a phone. Both
+are checked on the canvas's pixels, and screenshots after drawing a digit, at
+1200 and 390 pixels wide, light and dark, go to .cache/screenshots/.
 """
 
 import json
@@ -38,6 +46,12 @@ LOG_PX_TOLERANCE = 0.05  # nats
 TIME_LIMIT_MS = 500  # posterior, log p(x) and readouts for one drawing
 REFERENCE_STEP = 0.02  # the Python grid's cell side around the posterior
 REFERENCE_COARSE_STEP = 0.1  # ... and everywhere else
+MIN_TEXT_PX = 9  # CSS pixels: the smallest text the explorer may show
+# The explorer's colours (explorer-ui.js), as part 1 and part 2 draw them.
+PRIOR = (0x54, 0x6E, 0x7A)  # vae.site.plotting.PRIOR_COLOR
+Q = (0xD8, 0x43, 0x15)  # figures/exact_posterior.py's Q_COLOR
+CROSS = (0xB7, 0x1C, 0x1C)
+COLOUR_TOLERANCE = 12  # RGB distance: a line's own colour, not a blend with what is under it
 
 
 def explorer_dir(site):
@@ -169,10 +183,16 @@ def library_log_marginal(site, name, t, x):
     return exact.log_marginal(model, x.view(-1, 28, 28)).numpy()
 
 
+def centre(page, selector):
+    """Scrolls an element to the middle of the window, clear of the sticky header,
+    and returns its box."""
+    page.locator(selector).evaluate("e => e.scrollIntoView({block: 'center'})")
+    return page.locator(selector).bounding_box()
+
+
 def draw(page, strokes):
     """Draws polylines on the pad; each stroke is a list of (u, v) in [0, 1]^2."""
-    page.locator(".vx-pad").scroll_into_view_if_needed()
-    pad = page.locator(".vx-pad").bounding_box()
+    pad = centre(page, ".vx-pad")
     for stroke in strokes:
         (u, v), rest = stroke[0], stroke[1:]
         page.mouse.move(pad["x"] + u * pad["width"], pad["y"] + v * pad["height"])
@@ -321,11 +341,20 @@ def test_the_elbo_is_the_analytic_kl_plus_the_reconstruction_for_the_same_eps(si
 # -- drawing, timing, models ------------------------------------------------------
 
 
-INKED = (
-    "sel => { const c = document.querySelector(sel); const d = c.getContext('2d')"
-    ".getImageData(0, 0, c.width, c.height).data; let n = 0;"
-    " for (let i = 0; i < d.length; i += 4) n += d[i] < 200 || d[i + 2] < 200; return n; }"
+# Pixels of a canvas within COLOUR_TOLERANCE of a colour.
+COLOURED = (
+    "([sel, rgb, tolerance]) => { const c = document.querySelector(sel);"
+    " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;"
+    " for (let i = 0; i < d.length; i += 4)"
+    " n += Math.hypot(d[i] - rgb[0], d[i + 1] - rgb[1], d[i + 2] - rgb[2]) <= tolerance;"
+    " return n; }"
 )
+POSTERIOR_CORE = (0x60, 0x7D, 0x8B)  # the shade of p(z|x)'s densest region
+
+
+def shaded(page):
+    """Pixels of the close-up in the shade of the posterior's densest region."""
+    return page.evaluate(COLOURED, [".vx-closeup", POSTERIOR_CORE, COLOUR_TOLERANCE])
 
 
 def test_drawing_a_digit_shows_its_posterior_within_the_time_limit(site, served):
@@ -335,13 +364,14 @@ def test_drawing_a_digit_shows_its_posterior_within_the_time_limit(site, served)
     rows = []
     for name, strokes in (("seven", SEVEN), ("one", ONE), ("zero", ZERO), ("four", FOUR)):
         page.locator(".vx-clear").click()
-        assert page.evaluate(INKED, ".vx-closeup") == 0
+        assert shaded(page) == 0
+        assert "empty" in page.locator(".vx-closeup").get_attribute("aria-label")
         draw(page, strokes)
         result = settle(page)
         post = result["posterior"]
         # Contours at every level, drawn in the close-up.
         assert all(len(c) > 0 for c in post["contours"]), name
-        assert page.evaluate(INKED, ".vx-closeup") > 100, name
+        assert shaded(page) > 100, name
         shown = values(page)
         for key in ("logpx", "elbo", "reconstruction", "kl", "gap"):
             assert math.isfinite(shown[key]), (name, key)
@@ -367,6 +397,198 @@ def test_drawing_a_digit_shows_its_posterior_within_the_time_limit(site, served)
     # The limit is on the computation for one image, from the request to the
     # result; the first drawing also waited for the encoder to download.
     assert max(trip for _, _, trip, _, _ in rows) <= TIME_LIMIT_MS
+    assert problems == []
+
+
+PIXELS = (
+    "([sel, x, y, k]) => { const c = document.querySelector(sel);"
+    " const r = c.getBoundingClientRect(); const s = c.width / r.width;"
+    " const cx = Math.round((x - r.left) * s), cy = Math.round((y - r.top) * s);"
+    " const d = c.getContext('2d').getImageData(cx - k, cy - k, 2 * k + 1, 2 * k + 1).data;"
+    " const out = []; for (let i = 0; i < d.length; i += 4) out.push([d[i], d[i + 1], d[i + 2]]);"
+    " return out; }"
+)
+
+
+def nearest_colour(page, plot, point, reach=3):
+    """For the pixels within `reach` device pixels of a page point on a plot ("map"
+    or "closeup"): a function from a colour to the RGB distance of the nearest."""
+    pixels = np.array(page.evaluate(PIXELS, [f".vx-{plot}", *point, reach]), dtype=float)
+    return lambda colour: float(np.sqrt(((pixels - np.array(colour)) ** 2).sum(1)).min())
+
+
+def shows(page, plot, code, colour, offset=(0.0, 0.0), reach=3):
+    """Whether a plot has a pixel of `colour` near `code`, `offset` CSS pixels away."""
+    x, y = page.evaluate("([z, p]) => window.vaeExplorer.where(z, p)", [list(code), plot])
+    distance = nearest_colour(page, plot, (x + offset[0], y + offset[1]), reach)(colour)
+    return distance <= COLOUR_TOLERANCE
+
+
+def cross_is_drawn_at(page, code):
+    """The ringed cross's four arms, 10 CSS pixels from its centre, on the map."""
+    arms = ((10, 0), (-10, 0), (0, 10), (0, -10))
+    return all(shows(page, "map", code, CROSS, offset) for offset in arms)
+
+
+def next_frames(page):
+    """Two animation frames: the pad is read at the first after a move."""
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+NEAR = (
+    "([a, b]) => { const z = window.vaeExplorer.cross();"
+    " return Math.abs(z[0] - a) < 1e-6 && Math.abs(z[1] - b) < 1e-6; }"
+)
+
+
+def test_the_cross_follows_the_drawing_while_the_pen_is_down(site, served):
+    base, chromium = served
+    page, problems = open_page(chromium, base + "explorer/", device_scale_factor=2)
+    page.evaluate("window.vaeExplorer.ready")
+    spec, t = exported_weights(site, "vae-2d")
+    assert page.evaluate("window.vaeExplorer.cross()") == [0, 0]
+    pad = centre(page, ".vx-pad")
+    at = lambda u, v: (pad["x"] + u * pad["width"], pad["y"] + v * pad["height"])  # noqa: E731
+    page.mouse.move(*at(0.25, 0.2))
+    page.mouse.down()
+    codes = []
+    # A seven, drawn in pieces of many small moves, as a hand draws it; after
+    # each piece, with the pen still down, the map is looked at.
+    for u, v in ((0.5, 0.2), (0.75, 0.2), (0.62, 0.5), (0.45, 0.85)):
+        page.mouse.move(*at(u, v), steps=30)
+        next_frames(page)
+        image = torch.tensor(page.evaluate("window.vaeExplorer.image()"), dtype=torch.float64)
+        mu, _ = encoder_params(t, image[None], spec)
+        mu = mu[0].tolist()
+        page.wait_for_function(NEAR, arg=mu, timeout=5000)
+        assert cross_is_drawn_at(page, mu), (u, v, mu)
+        # The readout's q(z | x) mean is where the cross is.
+        details = page.locator(".vx-details").inner_text()
+        shown = re.search(r"mean \((\S+), (\S+)\)", details).groups()
+        assert [float(g.replace("\u2212", "-")) for g in shown] == pytest.approx(mu, abs=0.006)
+        codes.append(mu)
+    page.mouse.up()
+    settle(page)
+    assert page.evaluate("window.vaeExplorer.cross()") == pytest.approx(codes[-1], abs=1e-6)
+    # The pieces moved the cross: it did not stay where it started.
+    assert len({tuple(np.round(c, 3)) for c in codes}) >= 3
+    if max(abs(c) for c in codes[-1]) > 0.5:  # far enough from the start to tell
+        assert not cross_is_drawn_at(page, [0, 0])
+    assert problems == []
+
+
+@pytest.mark.parametrize("width", [1200, 390])
+def test_the_map_has_axes_a_class_key_and_the_prior_and_q_as_parts_1_and_2_draw_them(
+    site, served, width
+):
+    base, chromium = served
+    page, problems = open_page(
+        chromium,
+        base + "explorer/",
+        viewport={"width": width, "height": 900},
+        device_scale_factor=2,
+    )
+    page.evaluate("window.vaeExplorer.ready")
+    # The canvas is drawn at the size it is shown at, so its text is the size asked for.
+    size = page.evaluate(
+        "(() => { const c = document.querySelector('.vx-map');"
+        " return [c.width, c.height, c.clientWidth * 2, c.clientHeight * 2]; })()"
+    )
+    assert size[:2] == pytest.approx(size[2:], abs=1)
+    axes = page.evaluate("window.vaeExplorer.axes()")
+    assert axes["fontPx"] >= MIN_TEXT_PX
+    for ticks in (axes["z1"], axes["z2"]):
+        assert len(ticks) >= 3 and 0 in ticks
+        assert np.allclose(np.diff(ticks), ticks[1] - ticks[0])
+    # The prior's circles, dashed from angle 0: their first dash at (r, 0).
+    for radius in (1, 2):
+        assert shows(page, "map", (radius, 0), PRIOR), radius
+    assert not shows(page, "map", (1.5, 0), PRIOR)
+    # The class key: one entry per class, in the dots' colours, readable.
+    names = index(site)["class_names"]
+    key = page.locator(".vx-classes li")
+    assert key.all_inner_texts() == names
+    colours = page.evaluate(
+        "Array.from(document.querySelectorAll('.vx-classes .vx-swatch'))"
+        ".map(e => getComputedStyle(e).backgroundColor)"
+    )
+    assert len(set(colours)) == len(names)
+    for item in page.locator(".vx-key li").all():
+        px = item.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+        assert px >= MIN_TEXT_PX
+        assert item.evaluate("e => e.getBoundingClientRect().right") <= width
+
+    # q(z | x) in the close-up: solid ellipses that hold 50 % and 90 % of it.
+    result = page.evaluate("window.vaeExplorer.pick(57)")
+    sigma = np.exp(0.5 * np.array(result["logvar"]))
+    masses = index(site)["q_masses"]
+    assert masses == [0.5, 0.9]
+    hits = 0
+    for mass in masses:
+        radius = math.sqrt(-2 * math.log(1 - mass))
+        for direction in ((1, 0), (0, 1), (-1, 0), (0, -1)):
+            point = np.array(result["mu"]) + radius * sigma * np.array(direction)
+            hits += shows(page, "closeup", point, Q, reach=2)
+    assert hits >= 7  # one point may lie under the mode's cross
+    # Not at one standard deviation, where the old dashed ellipse was, when that
+    # is more than a line's width from the 50 % ellipse.
+    one_sd = np.array(result["mu"]) + sigma * [0, 1]
+    half = np.array(result["mu"]) + math.sqrt(2 * math.log(2)) * sigma * [0, 1]
+    where = "([z, p]) => window.vaeExplorer.where(z, p)"
+    apart = np.subtract(*(page.evaluate(where, [z.tolist(), "closeup"]) for z in (one_sd, half)))
+    if np.hypot(*apart) > 4:
+        assert not shows(page, "closeup", one_sd, Q, reach=2)
+    # The cross sits on the digit's code.
+    assert cross_is_drawn_at(page, result["mu"])
+    assert problems == []
+
+
+@pytest.mark.parametrize("width", [1200, 390])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshots_after_drawing_a_digit(served, width, scheme):
+    base, chromium = served
+    page, problems = open_page(
+        chromium,
+        base + "explorer/",
+        viewport={"width": width, "height": 900},
+        color_scheme=scheme,
+        device_scale_factor=2 if width < 600 else 1,
+    )
+    page.evaluate("window.vaeExplorer.ready")
+    pad = centre(page, ".vx-pad")
+    at = lambda u, v: (pad["x"] + u * pad["width"], pad["y"] + v * pad["height"])  # noqa: E731
+    page.mouse.move(*at(0.25, 0.2))
+    page.mouse.down()
+    page.mouse.move(*at(0.75, 0.2), steps=20)
+    next_frames(page)
+    settle(page)
+    # The first numbers must not move the pad from under the pen (on a phone,
+    # the close-up and its caption are above it).
+    assert page.locator(".vx-pad").bounding_box() == pad
+    page.mouse.move(*at(0.45, 0.85), steps=20)
+    page.mouse.up()
+    result = settle(page)
+    assert page.evaluate("window.vaeExplorer.cross()") == result["mu"]
+    # Nothing wider than the screen; text no smaller than MIN_TEXT_PX.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    small = page.evaluate(
+        "min => Array.from(document.querySelectorAll('.vae-explorer *'))"
+        ".filter(e => e.childNodes.length && Array.from(e.childNodes).some(n => n.nodeType === 3"
+        " && n.textContent.trim()) && parseFloat(getComputedStyle(e).fontSize) < min)"
+        ".map(e => e.tagName + '.' + e.className)",
+        MIN_TEXT_PX,
+    )
+    assert small == []
+    key = page.locator(".vx-classes li").first.evaluate("e => getComputedStyle(e).color")
+    red, green, blue = (int(v) for v in re.findall(r"\d+", key)[:3])
+    assert (min(red, green, blue) > 150) == (scheme == "dark")  # the page's text colour
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header back at the top, off the explorer
+    box = page.evaluate(
+        "(() => { const r = document.querySelector('.vae-explorer').getBoundingClientRect();"
+        " return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}; })()"
+    )
+    page.screenshot(path=SCREENSHOTS / f"explorer_{width}_{scheme}.png", full_page=True, clip=box)
     assert problems == []
 
 
@@ -417,7 +639,10 @@ def test_samples_from_q_appear_on_the_map_with_their_images(served):
     page.locator(".vx-sample").click()
     assert page.locator(".vx-samples canvas").count() == 6
     assert page.evaluate(closeup) != before
-    assert "codes drawn from q" in page.locator("#vx-closeup-caption").inner_text()
+    # Drawing over the digit changes x: the samples of the old q go.
+    draw(page, ONE)
+    settle(page)
+    assert page.locator(".vx-samples canvas").count() == 0
     assert problems == []
 
 
@@ -428,8 +653,7 @@ def test_pointer_and_keys_move_the_code_and_redraw_the_digit(served):
     base, chromium = served
     page, problems = open_page(chromium, base + "explorer/")
     page.evaluate("window.vaeExplorer.ready")
-    page.locator(".vx-map").scroll_into_view_if_needed()
-    box = page.locator(".vx-map").bounding_box()
+    box = centre(page, ".vx-map")
     digit = "document.querySelector('.vx-digit').toDataURL()"
     z = "document.querySelector('.vae-explorer').dataset.z"
     page.mouse.move(box["x"] + 0.25 * box["width"], box["y"] + 0.3 * box["height"])
@@ -451,7 +675,7 @@ def test_a_click_on_the_map_picks_the_nearest_test_digit(site, served):
     page.evaluate("window.vaeExplorer.ready")
     spec = json.loads((explorer_dir(site) / "vae-2d.json").read_text())
     target = 123
-    page.locator(".vx-map").scroll_into_view_if_needed()
+    centre(page, ".vx-map")
     x, y = page.evaluate("z => window.vaeExplorer.where(z)", spec["points"][target])
     page.mouse.click(x, y)
     settle(page)
@@ -520,8 +744,7 @@ def test_a_tap_on_a_touch_screen_chooses_a_code(served):
     page.evaluate("window.vaeExplorer.ready")
     z = "document.querySelector('.vae-explorer').dataset.z"
     before = page.evaluate(z)
-    page.locator(".vx-map").scroll_into_view_if_needed()
-    box = page.locator(".vx-map").bounding_box()
+    box = centre(page, ".vx-map")
     assert box["width"] <= 400  # the map fits a phone's screen
     page.touchscreen.tap(box["x"] + 0.8 * box["width"], box["y"] + 0.2 * box["height"])
     assert page.evaluate(z) != before

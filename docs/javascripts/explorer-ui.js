@@ -8,7 +8,8 @@
 // Markup: <div class="vae-explorer" data-index="URL of explorer.json"></div>;
 // explorer.js loads this script where the markup is.
 // For tests and the curious, window.vaeExplorer: ready, select(name),
-// pick(index), analyze(x, name), decode(z), load(name), last, timings.
+// pick(index), analyze(x, name), decode(z), load(name), last, timings,
+// image(), cross(), where(z), axes().
 (function () {
   "use strict";
 
@@ -16,11 +17,21 @@
   if (!root) return;
   const scriptUrl = document.currentScript.src;
 
+  // The colours of the article's figures (vae/site/plotting.py, figures/exact_posterior.py),
+  // so that the maps here read as part 1's and the posteriors as part 2's.
   const CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
-  const POSTERIOR = "#1a237e";  // p(z|x): shading and contours
-  const Q = "#bf360c";  // q(z|x)
-  const CROSS = "#b71c1c";
+                        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];  // tab10
+  const INK = "#263238";  // text and axes
+  const PRIOR = "#546e7a";  // the prior's 1-sigma and 2-sigma circles, dashed
+  const SHADES = ["#607d8b", "#b0bec5", "#eceff1"];  // p(z|x): its highest-density regions, inner first
+  const SHADE_EDGE = "#90a4ae";  // a thin line round each region
+  const Q = "#d84315";  // q(z|x): solid ellipses
+  const CROSS = "#b71c1c";  // the code z the decoder draws
+  // The plots are drawn in CSS pixels at the width they are laid out at, so that
+  // their text stays FONT_PX high on any screen.
+  const FONT_PX = 12;
+  const FONT_FAMILY = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif";
+  const MARGIN = { left: 52, right: 10, top: 10, bottom: 38 };  // CSS px round the square plot
   const SAMPLES = 32;  // codes drawn by the sampling button
   const SAMPLE_IMAGES = 6;  // of which decoded
 
@@ -37,6 +48,16 @@
   color: var(--md-default-fg-color--light); }
 .vae-explorer canvas { display: block; max-width: 100%; height: auto; background: #fff;
   border: 1px solid var(--md-default-fg-color--lighter); touch-action: none; }
+.vae-explorer canvas.vx-plot { border: 0; border-radius: 2px; }
+.vae-explorer canvas.vx-map { width: 400px; }
+.vae-explorer canvas.vx-closeup { width: 320px; }
+/* ul.vx-key: as specific as Material's .md-typeset ul:not([hidden]), and later. */
+.vae-explorer ul.vx-key { display: flex; flex-wrap: wrap; gap: .1rem .7rem; list-style: none;
+  margin: .3rem 0 0; padding: 0; max-width: 400px; font-size: .64rem; }
+.vae-explorer ul.vx-key li { display: flex; align-items: center; gap: .25rem; margin: 0; }
+.vae-explorer ul.vx-key li[hidden] { display: none; }
+.vae-explorer .vx-swatch { display: inline-block; width: .6rem; height: .6rem; border-radius: 50%; }
+.vae-explorer .vx-key svg { display: block; width: 1.2rem; height: 1.2rem; }
 .vae-explorer canvas.vx-pixels { image-rendering: pixelated; }
 .vae-explorer canvas:focus-visible { outline: 3px solid var(--md-accent-fg-color); outline-offset: 1px; }
 .vae-explorer .vx-small { display: flex; flex-wrap: wrap; gap: .6rem; }
@@ -122,7 +143,7 @@
   let source = null;  // {digit: index} or {drawing: true, from: index or null}
   let z = [0, 0];  // the cross
   let result = null;  // the latest analysis of x by the current model
-  let samples = null;  // {name, z: [[z0, z1], ...]}
+  let samples = null;  // {name, image, z: [[z0, z1], ...]}: codes drawn from q for that image
   let busy = false;
   let pending = false;
   const timings = [];
@@ -181,19 +202,30 @@
       return `<label><input type="radio" name="vx-model" value="${entry.name}">
         ${entry.label} <span class="vx-cost">(${entry.name}, ${megabytes(size)}; ${note})</span></label>`;
     }).join("");
+    const classes = index.class_names.map((name, k) =>
+      `<li><span class="vx-swatch" style="background: ${CLASS_COLORS[k % 10]}"></span>${name}</li>`).join("");
+    const marks = [
+      ["prior", "prior p(z): 1\u03c3, 2\u03c3"],
+      ["posterior", "p(z | x)"],
+      ["q", "q(z | x)"],
+      ["cross", "the cross <em>z</em>"],
+    ].map(([mark, text]) => `<li data-mark="${mark}">${swatch(mark)}${text}</li>`).join("");
     root.innerHTML = `
       <fieldset class="vx-models"><legend>Model</legend>${radios}</fieldset>
       <div class="vx-row">
         <figure>
-          <canvas class="vx-map" width="360" height="360" tabindex="0" role="application"
+          <canvas class="vx-map vx-plot" width="400" height="388" tabindex="0" role="application"
             aria-roledescription="code map" aria-label="Code space map" aria-describedby="vx-map-caption"></canvas>
-          <figcaption id="vx-map-caption">The code space. Dots: the test digits at their codes, coloured by
-            class. Point at it, or focus it and use the arrow keys (Shift: faster), to move the cross <em>z</em>;
+          <ul class="vx-key vx-classes" aria-label="Classes: the colours of the dots">${classes}</ul>
+          <ul class="vx-key vx-marks" aria-label="Marks on the map">${marks}</ul>
+          <figcaption id="vx-map-caption">The code space: the test digits at the means of their
+            <em>q</em>(<em>z</em> | <em>x</em>), coloured by class, and the prior's 1\u03c3 and 2\u03c3 circles.
+            Point at it, or focus it and use the arrow keys (Shift: faster), to move the cross <em>z</em>;
             click a dot, or press Enter, to pick the test digit nearest the cross.</figcaption>
         </figure>
         <figure>
-          <canvas class="vx-closeup" width="260" height="260" role="img" aria-describedby="vx-closeup-caption"
-            aria-label="Close-up of the posterior"></canvas>
+          <canvas class="vx-closeup vx-plot" width="320" height="308" role="img"
+            aria-describedby="vx-closeup-caption" aria-label="Close-up of the posterior"></canvas>
           <figcaption id="vx-closeup-caption"></figcaption>
         </figure>
       </div>
@@ -244,40 +276,76 @@
   }
 
   // -- geometry --------------------------------------------------------------
+  // The map's box: square, so that circles stay circles, around the test digits'
+  // codes and the prior's 2-sigma circle.
   function mapBox() {
     const points = models[current].spec.points;
     const pad = 0.5;
-    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    let x0 = -2, x1 = 2, y0 = -2, y1 = 2;
     for (const p of points) {
       x0 = Math.min(x0, p[0]); x1 = Math.max(x1, p[0]);
       y0 = Math.min(y0, p[1]); y1 = Math.max(y1, p[1]);
     }
-    // Square, so that circles stay circles.
     const half = Math.max(x1 - x0, y1 - y0) / 2 + pad;
     const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
     return { x0: cx - half, x1: cx + half, y0: cy - half, y1: cy + half };
   }
 
-  function view(canvas, box) {
-    const sx = canvas.width / (box.x1 - box.x0);
-    const sy = canvas.height / (box.y1 - box.y0);
+  // Sizes a plot's canvas to the width it is laid out at, in device pixels, and
+  // returns its context drawing in CSS pixels: the plot is a square of that
+  // width less the side margins, with the margins round it for the axes.
+  function fit(canvas) {
+    const width = canvas.clientWidth || canvas.width;
+    const height = width - MARGIN.left - MARGIN.right + MARGIN.top + MARGIN.bottom;
+    canvas.style.height = height + "px";
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.round(width * dpr), h = Math.round(height * dpr);
+    if (canvas.width !== w || canvas.height !== h) {
+      canvas.width = w;
+      canvas.height = h;
+    }
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(w / width, 0, 0, h / height, 0, 0);
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, width, height);
+    return { ctx: ctx, width: width, height: height };
+  }
+
+  // From codes to CSS pixels of a plot, and back.
+  function view(plot, box) {
+    const left = MARGIN.left, top = MARGIN.top;
+    const size = plot.width - MARGIN.left - MARGIN.right;
+    const sx = size / (box.x1 - box.x0);
+    const sy = size / (box.y1 - box.y0);
     return {
       box: box,
       sx: sx,
       sy: sy,
-      to: (p) => [(p[0] - box.x0) * sx, (box.y1 - p[1]) * sy],
-      from: (cx, cy) => [box.x0 + cx / sx, box.y1 - cy / sy],
+      left: left,
+      top: top,
+      size: size,
+      to: (p) => [left + (p[0] - box.x0) * sx, top + (box.y1 - p[1]) * sy],
+      from: (cx, cy) => [box.x0 + (cx - left) / sx, box.y1 - (cy - top) / sy],
     };
   }
 
+  // Where a pointer event is on a canvas: in its own pixels, or in CSS pixels.
   function canvasPoint(event, canvas) {
     const r = canvas.getBoundingClientRect();
     return [(event.clientX - r.left) / r.width * canvas.width,
             (event.clientY - r.top) / r.height * canvas.height];
   }
+  function cssPoint(event, canvas) {
+    const r = canvas.getBoundingClientRect();
+    return [event.clientX - r.left, event.clientY - r.top];
+  }
 
-  // The square around what the close-up shows: the posterior's 99 % contour,
-  // q's two-sigma ellipse and the mode.
+  // The radius, in standard deviations, of the ellipse that holds `share` of a
+  // 2-D Gaussian: |eps|^2 / 2 is exponentially distributed.
+  const gaussianRadius = (share) => Math.sqrt(-2 * Math.log(1 - share));
+
+  // The square around what the close-up shows: the posterior's outer contour,
+  // q's outer ellipse and the mode.
   function closeupBox() {
     const xs = [], ys = [];
     const add = (a, b) => { xs.push(a); ys.push(b); };
@@ -287,7 +355,8 @@
       add(...result.posterior.mode);
     }
     if (result && result.mu) {
-      const s = result.logvar ? result.logvar.map((v) => 2 * Math.exp(0.5 * v)) : [0, 0];
+      const r = gaussianRadius(index.q_masses[index.q_masses.length - 1]);
+      const s = result.logvar ? result.logvar.map((v) => r * Math.exp(0.5 * v)) : [0, 0];
       add(result.mu[0] - s[0], result.mu[1] - s[1]);
       add(result.mu[0] + s[0], result.mu[1] + s[1]);
     }
@@ -298,6 +367,18 @@
     const half = Math.max(x1 - x0, y1 - y0, least) / 2 * 1.15;
     const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
     return { x0: cx - half, x1: cx + half, y0: cy - half, y1: cy + half };
+  }
+
+  // Round tick values, about one per `spacing` CSS pixels: steps of 1, 2 or 5
+  // times a power of ten.
+  function ticks(lo, hi, pixels, spacing) {
+    const raw = (hi - lo) / Math.max(2, pixels / spacing);
+    const power = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw * (1 - 1e-9));
+    const digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+    const values = [];
+    for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + 1e-9 * step; k++) values.push(k * step);
+    return { values: values, label: (t) => fmt(Math.abs(t) < step / 2 ? 0 : t, digits) };
   }
 
   // -- drawing ---------------------------------------------------------------
@@ -320,99 +401,225 @@
     ctx.drawImage(scratch, 0, 0, canvas.width, canvas.height);
   }
 
-  function drawPosterior(ctx, v, shade) {
+  // A small picture of each mark, for the key under the map.
+  function swatch(what) {
+    const inner = {
+      prior: `<circle cx="9" cy="9" r="6.5" fill="none" stroke="${PRIOR}" stroke-width="1.5" stroke-dasharray="4 2.5"/>`,
+      posterior: `<ellipse cx="9" cy="9" rx="7.5" ry="6" fill="${SHADES[2]}" stroke="${SHADE_EDGE}" stroke-width="1"/>` +
+        `<ellipse cx="9" cy="9" rx="5.5" ry="4.2" fill="${SHADES[1]}"/><ellipse cx="9" cy="9" rx="3" ry="2.3" fill="${SHADES[0]}"/>`,
+      q: `<ellipse cx="9" cy="9" rx="7" ry="5.5" fill="none" stroke="${Q}" stroke-width="1.6"/>` +
+        `<ellipse cx="9" cy="9" rx="3.8" ry="3" fill="none" stroke="${Q}" stroke-width="1.6"/>`,
+      cross: `<g stroke="${CROSS}" stroke-width="1.8" fill="none"><circle cx="9" cy="9" r="4.5"/>` +
+        `<path d="M1 9h5M12 9h5M9 1v5M9 12v5"/></g>`,
+    }[what];
+    return `<svg viewBox="0 0 18 18" aria-hidden="true"><rect width="18" height="18" rx="2" fill="#fff"/>${inner}</svg>`;
+  }
+
+  // Clips what follows to the plot's square, until ctx.restore().
+  function clip(ctx, v) {
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(v.left, v.top, v.size, v.size);
+    ctx.clip();
+  }
+
+  // The frame, the ticks and their labels, and the names of the axes: z1, z2.
+  function drawAxes(ctx, v) {
+    const bottom = v.top + v.size;
+    ctx.strokeStyle = INK;
+    ctx.fillStyle = INK;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(v.left - 0.5, v.top - 0.5, v.size + 1, v.size + 1);
+    ctx.font = `${FONT_PX}px ${FONT_FAMILY}`;
+    const along = ticks(v.box.x0, v.box.x1, v.size, 64);
+    const up = ticks(v.box.y0, v.box.y1, v.size, 48);
+    ctx.beginPath();
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    for (const t of along.values) {
+      const x = v.to([t, 0])[0];
+      ctx.moveTo(x, bottom); ctx.lineTo(x, bottom + 4);
+      ctx.fillText(along.label(t), x, bottom + 6);
+    }
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
+    let widest = 0;
+    for (const t of up.values) {
+      const y = v.to([0, t])[1];
+      ctx.moveTo(v.left, y); ctx.lineTo(v.left - 4, y);
+      ctx.fillText(up.label(t), v.left - 6, y);
+      widest = Math.max(widest, ctx.measureText(up.label(t)).width);
+    }
+    ctx.stroke();
+    ctx.font = `italic ${FONT_PX + 1}px ${FONT_FAMILY}`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "bottom";
+    ctx.fillText("z\u2081", v.left + v.size / 2, bottom + MARGIN.bottom - 1);
+    ctx.save();
+    // Beside the widest tick label, or at the edge.
+    ctx.translate(Math.max(0, v.left - 6 - widest - 4 - FONT_PX - 2), v.top + v.size / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textBaseline = "top";
+    ctx.fillText("z\u2082", 0, 0);
+    ctx.restore();
+    return { z1: along.values, z2: up.values, fontPx: FONT_PX };
+  }
+
+  // The prior N(0, I): its circles of radius 1 and 2 (1 and 2 standard
+  // deviations), dashed, labelled where they are large enough, as in part 1.
+  function drawPrior(ctx, v) {
+    const [cx, cy] = v.to([0, 0]);
+    ctx.strokeStyle = PRIOR;
+    ctx.lineWidth = 1.5;
+    ctx.setLineDash([6, 3]);
+    for (const r of [1, 2]) {
+      ctx.beginPath();
+      ctx.ellipse(cx, cy, r * v.sx, r * v.sy, 0, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+    if (v.sx < 24) return;  // the labels would pile up
+    ctx.font = `${FONT_PX}px ${FONT_FAMILY}`;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "bottom";
+    ctx.lineJoin = "round";
+    for (const r of [1, 2]) {
+      const [x, y] = v.to([0.74 * r, 0.74 * r]);
+      ctx.strokeStyle = "#fff";
+      ctx.lineWidth = 3;
+      ctx.strokeText(`${r}\u03c3`, x, y);
+      ctx.fillStyle = PRIOR;
+      ctx.fillText(`${r}\u03c3`, x, y);
+    }
+  }
+
+  // The region of a raster where it is at least `level`, as one path: in each
+  // square of four neighbouring points, the polygon of its corners at or above
+  // the level and of the points, linearly interpolated, where its edges cross it.
+  // Filled at once, the squares' polygons meet without seams.
+  function regionPath(ctx, v, picture, level) {
+    const { nx, ny, values, z0, z1, step } = picture;
+    const CX = [0, 1, 1, 0], CY = [0, 0, 1, 1];  // the corners, anticlockwise from the lower left
+    const corner = [0, 0, 0, 0];
+    ctx.beginPath();
+    for (let y = 0; y + 1 < ny; y++) {
+      for (let x = 0; x + 1 < nx; x++) {
+        corner[0] = values[y * nx + x];
+        corner[1] = values[y * nx + x + 1];
+        corner[2] = values[(y + 1) * nx + x + 1];
+        corner[3] = values[(y + 1) * nx + x];
+        const above = corner.map((c) => c >= level);
+        if (!above.some(Boolean)) continue;
+        let first = true;
+        const vertex = (cx, cy) => {
+          const [px, py] = v.to([z0 + step * (x + cx), z1 + step * (y + cy)]);
+          if (first) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+          first = false;
+        };
+        for (let k = 0; k < 4; k++) {
+          const next = (k + 1) & 3;
+          if (above[k]) vertex(CX[k], CY[k]);
+          if (above[k] !== above[next]) {
+            const t = (level - corner[k]) / (corner[next] - corner[k]);
+            vertex(CX[k] + t * (CX[next] - CX[k]), CY[k] + t * (CY[next] - CY[k]));
+          }
+        }
+        ctx.closePath();
+      }
+    }
+  }
+
+  // The true posterior as part 2 draws it: the smallest regions that hold the
+  // contour masses, shaded from light (the outermost) to dark, each with a thin edge.
+  function drawPosterior(ctx, v) {
     const post = result && result.posterior;
     if (!post) return;
-    if (shade) {
-      // The density relative to the mode, as the opacity of the posterior's colour.
-      const { nx, ny, values, z0, z1, step } = post.raster;
-      const scratch = document.createElement("canvas");
-      scratch.width = nx;
-      scratch.height = ny;
-      const sctx = scratch.getContext("2d");
-      const image = sctx.createImageData(nx, ny);
-      for (let row = 0; row < ny; row++) {
-        for (let col = 0; col < nx; col++) {
-          const o = 4 * ((ny - 1 - row) * nx + col);
-          image.data[o] = 0x1a; image.data[o + 1] = 0x23; image.data[o + 2] = 0x7e;
-          image.data[o + 3] = Math.round(150 * Math.exp(values[row * nx + col]));
-        }
-      }
-      sctx.putImageData(image, 0, 0);
-      const [left, top] = v.to([z0 - step / 2, z1 + (ny - 0.5) * step]);
-      const [right, bottom] = v.to([z0 + (nx - 0.5) * step, z1 - step / 2]);
-      ctx.imageSmoothingEnabled = true;
-      ctx.drawImage(scratch, left, top, right - left, bottom - top);
+    for (let k = post.thresholds.length - 1; k >= 0; k--) {
+      regionPath(ctx, v, post.raster, post.thresholds[k]);
+      ctx.fillStyle = SHADES[Math.min(k, SHADES.length - 1)];
+      ctx.fill();
     }
-    ctx.strokeStyle = POSTERIOR;
-    post.contours.forEach((segments, k) => {
-      ctx.lineWidth = shade ? 2 - 0.5 * k : 1.2;
-      ctx.beginPath();
+    ctx.strokeStyle = SHADE_EDGE;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (const segments of post.contours) {
       for (let i = 0; i < segments.length; i += 4) {
         const a = v.to([segments[i], segments[i + 1]]);
         const b = v.to([segments[i + 2], segments[i + 3]]);
         ctx.moveTo(a[0], a[1]);
         ctx.lineTo(b[0], b[1]);
       }
-      ctx.stroke();
-    });
+    }
+    ctx.stroke();
   }
 
-  function drawQ(ctx, v, sigmas) {
+  // The encoder's q(z|x) as part 2 draws it: solid ellipses that hold the
+  // q masses of it; its mean (the autoencoder's code) a slanted cross.
+  function drawQ(ctx, v, lineWidth) {
     if (!result || !result.mu) return;
     const [cx, cy] = v.to(result.mu);
     ctx.strokeStyle = Q;
-    ctx.fillStyle = Q;
+    ctx.lineWidth = lineWidth;
     if (result.logvar) {
-      ctx.lineWidth = 1.5;
-      ctx.setLineDash([5, 3]);
-      for (const k of sigmas) {
-        const rx = k * Math.exp(0.5 * result.logvar[0]) * v.sx;
-        const ry = k * Math.exp(0.5 * result.logvar[1]) * v.sy;
+      for (const share of index.q_masses) {
+        const r = gaussianRadius(share);
+        const rx = r * Math.exp(0.5 * result.logvar[0]) * v.sx;
+        const ry = r * Math.exp(0.5 * result.logvar[1]) * v.sy;
         ctx.beginPath();
         ctx.ellipse(cx, cy, Math.max(rx, 1), Math.max(ry, 1), 0, 0, 2 * Math.PI);
         ctx.stroke();
       }
-      ctx.setLineDash([]);
     }
-    // The mean of q (the autoencoder's code): a cross turned 45 degrees.
     ctx.lineWidth = 2;
     ctx.beginPath();
-    ctx.moveTo(cx - 5, cy - 5); ctx.lineTo(cx + 5, cy + 5);
-    ctx.moveTo(cx - 5, cy + 5); ctx.lineTo(cx + 5, cy - 5);
+    ctx.moveTo(cx - 4, cy - 4); ctx.lineTo(cx + 4, cy + 4);
+    ctx.moveTo(cx - 4, cy + 4); ctx.lineTo(cx + 4, cy - 4);
     ctx.stroke();
   }
 
-  function drawMarkers(ctx, v) {
-    if (samples && samples.name === current) {
-      ctx.fillStyle = "#000";
-      for (const s of samples.z) {
-        const [sx, sy] = v.to(s);
-        ctx.beginPath();
-        ctx.arc(sx, sy, 2.2, 0, 2 * Math.PI);
-        ctx.fill();
-      }
-    }
-    if (result && result.posterior) {
-      const [mx, my] = v.to(result.posterior.mode);
-      ctx.strokeStyle = POSTERIOR;
-      ctx.lineWidth = 2;
+  function drawSampleDots(ctx, v) {
+    if (!samples || samples.name !== current || samples.image !== x) return;
+    ctx.fillStyle = "#000";
+    for (const s of samples.z) {
+      const [sx, sy] = v.to(s);
       ctx.beginPath();
-      ctx.moveTo(mx - 6, my); ctx.lineTo(mx + 6, my);
-      ctx.moveTo(mx, my - 6); ctx.lineTo(mx, my + 6);
-      ctx.stroke();
+      ctx.arc(sx, sy, 2.2, 0, 2 * Math.PI);
+      ctx.fill();
     }
   }
 
+  // The posterior's mode: an upright cross.
+  function drawMode(ctx, v) {
+    if (!result || !result.posterior) return;
+    const [mx, my] = v.to(result.posterior.mode);
+    ctx.strokeStyle = INK;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(mx - 5, my); ctx.lineTo(mx + 5, my);
+    ctx.moveTo(mx, my - 5); ctx.lineTo(mx, my + 5);
+    ctx.stroke();
+  }
+
+  // The cross z: a ring with four arms, on a white halo so that it shows on
+  // the shades and the dots.
   function drawCross(ctx, v) {
     const [cx, cy] = v.to(z);
+    const path = () => {
+      ctx.beginPath();
+      ctx.moveTo(cx + 7, cy);
+      ctx.arc(cx, cy, 7, 0, 2 * Math.PI);
+      ctx.moveTo(cx - 13, cy); ctx.lineTo(cx - 3, cy);
+      ctx.moveTo(cx + 3, cy); ctx.lineTo(cx + 13, cy);
+      ctx.moveTo(cx, cy - 13); ctx.lineTo(cx, cy - 3);
+      ctx.moveTo(cx, cy + 3); ctx.lineTo(cx, cy + 13);
+    };
+    path();
+    ctx.strokeStyle = "rgba(255, 255, 255, 0.85)";
+    ctx.lineWidth = 4.5;
+    ctx.stroke();
+    path();
     ctx.strokeStyle = CROSS;
-    ctx.lineWidth = 1.5;
-    ctx.beginPath();
-    ctx.moveTo(cx - 9, cy); ctx.lineTo(cx - 3, cy);
-    ctx.moveTo(cx + 3, cy); ctx.lineTo(cx + 9, cy);
-    ctx.moveTo(cx, cy - 9); ctx.lineTo(cx, cy - 3);
-    ctx.moveTo(cx, cy + 3); ctx.lineTo(cx, cy + 9);
+    ctx.lineWidth = 2;
     ctx.stroke();
   }
 
@@ -423,29 +630,32 @@
     models[current].spec.points.forEach((p, i) => {
       const [cx, cy] = v.to(p);
       ctx.fillStyle = CLASS_COLORS[labels[i] % 10];
-      ctx.fillRect(cx - 1.5, cy - 1.5, 3, 3);
+      ctx.beginPath();
+      ctx.arc(cx, cy, 2, 0, 2 * Math.PI);
+      ctx.fill();
     });
     ctx.globalAlpha = 1;
   }
 
   function renderMap() {
     const m = models[current];
-    const v = view(ui.map, mapBox());
-    const ctx = ui.map.getContext("2d");
-    ctx.fillStyle = "#fff";
-    ctx.fillRect(0, 0, ui.map.width, ui.map.height);
-    drawPoints(ctx, v, result ? 0.55 : 1);
+    const plot = fit(ui.map);
+    const ctx = plot.ctx;
+    const v = view(plot, mapBox());
+    clip(ctx, v);
+    drawPoints(ctx, v, result ? 0.55 : 0.9);
+    drawPrior(ctx, v);
     if (source && source.digit !== undefined) {
       const [cx, cy] = v.to(m.spec.points[source.digit]);
-      ctx.strokeStyle = "#000";
+      ctx.strokeStyle = INK;
       ctx.lineWidth = 1.5;
       ctx.beginPath();
       ctx.arc(cx, cy, 6, 0, 2 * Math.PI);
       ctx.stroke();
     }
-    drawPosterior(ctx, v, false);
-    drawQ(ctx, v, [1]);
-    drawMarkers(ctx, v);
+    drawPosterior(ctx, v);
+    drawQ(ctx, v, 1.5);
+    drawSampleDots(ctx, v);
     const box = closeupBox();
     if (box) {
       const [left, top] = v.to([box.x0, box.y1]);
@@ -455,44 +665,72 @@
       ctx.strokeRect(left, top, right - left, bottom - top);
     }
     drawCross(ctx, v);
+    ctx.restore();
+    ui.mapAxes = drawAxes(ctx, v);
     ui.mapView = v;
     ui.map.setAttribute("aria-label", `Code space map of the ${m.entry.label.toLowerCase()}; ` +
       `the cross is at z = ${pair(z)}`);
   }
 
+  // The caption says what the close-up shows whether or not it shows it yet, so
+  // that its height, and the place of the pad under it on a phone, stay put
+  // while a digit is drawn.
+  function closeupCaption(kind) {
+    if (kind === "ae") {
+      return "Close-up. The autoencoder maps x to one code, the slanted cross: a point, not a " +
+        "distribution, so there is no posterior to draw. Ringed cross: z. Faint dots: test digits.";
+    }
+    const percent = (shares) => shares.map((p) => Math.round(100 * p)).join(", ").replace(/, (\d+)$/, " and $1");
+    return `Close-up, as part 2 draws posteriors. Gray: the true posterior p(z | x), the smallest ` +
+      `regions holding ${percent(index.contour_masses)} % of it; upright cross: its mode. Orange: ` +
+      `the encoder's q(z | x), ellipses holding ${percent(index.q_masses)} % of it; slanted cross: ` +
+      `its mean. Ringed cross: z. Faint dots: test digits; black dots: codes drawn from q by the ` +
+      `button below the numbers.`;
+  }
+
   function renderCloseup() {
-    const ctx = ui.closeup.getContext("2d");
-    ctx.fillStyle = "#fff";
-    ctx.fillRect(0, 0, ui.closeup.width, ui.closeup.height);
+    const plot = fit(ui.closeup);
+    const ctx = plot.ctx;
     const box = closeupBox();
     const m = models[current];
+    ui.closeupCaption.textContent = closeupCaption(m.spec.kind);
+    ui.closeupView = null;
     if (!box) {
-      ui.closeupCaption.textContent = "Close-up: draw a digit, or pick a test digit on the map, to see " +
-        (m.spec.kind === "ae" ? "its code." : "its posterior p(z | x) and the encoder's q(z | x).");
+      const empty = "Draw a digit, or pick one on the map, to see " +
+        (m.spec.kind === "ae" ? "its code here." : "its posterior p(z | x) and q(z | x) here.");
+      ctx.fillStyle = INK;
+      ctx.font = `${FONT_PX}px ${FONT_FAMILY}`;
+      ctx.textAlign = "left";
+      ctx.textBaseline = "top";
+      const words = empty.split(" ");
+      let line = "", y = MARGIN.top + 4;
+      for (const word of words) {  // wrapped to the plot's width
+        const next = line ? line + " " + word : word;
+        if (ctx.measureText(next).width > plot.width - 2 * MARGIN.right && line) {
+          ctx.fillText(line, MARGIN.right, y);
+          line = word;
+          y += FONT_PX * 1.4;
+        } else line = next;
+      }
+      ctx.fillText(line, MARGIN.right, y);
       ui.closeup.setAttribute("aria-label", "Close-up, empty until a digit is drawn or picked");
       return;
     }
-    const v = view(ui.closeup, box);
+    const v = view(plot, box);
+    ui.closeupView = v;
+    clip(ctx, v);
     drawPoints(ctx, v, 0.35);
-    drawPosterior(ctx, v, true);
-    drawQ(ctx, v, [1, 2]);
-    drawMarkers(ctx, v);
+    drawPosterior(ctx, v);
+    drawQ(ctx, v, 2);
+    drawSampleDots(ctx, v);
+    drawMode(ctx, v);
     drawCross(ctx, v);
+    ctx.restore();
+    drawAxes(ctx, v);
     const extent = `z\u2081 from ${fmt(box.x0)} to ${fmt(box.x1)}, z\u2082 from ${fmt(box.y0)} to ${fmt(box.y1)}`;
-    let caption;
-    if (m.spec.kind === "ae") {
-      caption = `Close-up (${extent}). The autoencoder maps x to one code, the slanted cross at ` +
-        `${pair(result.mu)}: a point, not a distribution, so there is no posterior to draw.`;
-    } else {
-      const masses = index.contour_masses.map((p) => Math.round(100 * p)).join(", ");
-      caption = `Close-up (${extent}). Shaded: the true posterior p(z | x); solid lines enclose ` +
-        `${masses} % of it; upright cross: its mode. Dashed: the encoder's q(z | x) at one and two ` +
-        `standard deviations; slanted cross: its mean. Faint dots: test digits.` +
-        (samples && samples.name === current ? " Dots: codes drawn from q." : "");
-    }
-    ui.closeupCaption.textContent = caption;
-    ui.closeup.setAttribute("aria-label", m.spec.kind === "ae"
-      ? "Close-up of the autoencoder's code" : "Close-up of the true posterior and of q(z | x)");
+    const what = m.spec.kind === "ae" ? `the autoencoder's code, ${pair(result.mu)}`
+      : "the true posterior and of q(z | x)";
+    ui.closeup.setAttribute("aria-label", `Close-up of ${what}; ${extent}`);
   }
 
   function renderDigit() {
@@ -574,7 +812,7 @@
   }
 
   function render() {
-    if (!models[current].decoder) return;
+    if (!current || !models[current].decoder) return;
     renderMap();
     renderCloseup();
     renderDigit();
@@ -643,9 +881,14 @@
       }
       result = r;
       window.vaeExplorer.last = plain(r);
-      // The cross goes to the posterior's mode (the autoencoder's code), so that
-      // the decoded digit is the model's best reading of the image.
-      if (!penDown) z = (r.posterior ? r.posterior.mode : r.mu).slice();
+      if (samples && samples.image !== image) {  // drawn from q of an image no longer shown
+        samples = null;
+        ui.samples.innerHTML = "";
+      }
+      // The cross goes to the image's code, the mean of q(z|x), at every
+      // analysis, pen down or up: the map shows where the drawing lies, and the
+      // decoded digit is what the decoder makes of that code.
+      z = r.mu.slice();
       renderReadout();
       render();
       setStatus("", false);
@@ -788,7 +1031,7 @@
   function setupMap() {
     const moveTo = (event) => {
       if (!models[current].decoder) return;
-      z = ui.mapView.from(...canvasPoint(event, ui.map));
+      z = ui.mapView.from(...cssPoint(event, ui.map));
       renderMap();
       renderDigit();
     };
@@ -799,7 +1042,7 @@
     });
     ui.map.addEventListener("click", (event) => {
       if (!models[current].decoder) return;
-      const i = nearestDigit(ui.mapView.from(...canvasPoint(event, ui.map)), 12);
+      const i = nearestDigit(ui.mapView.from(...cssPoint(event, ui.map)), 12);
       if (i >= 0) pick(i);
     });
     ui.map.addEventListener("keydown", (event) => {
@@ -832,7 +1075,7 @@
     for (let k = 0; k < SAMPLES; k++) {
       codes.push([result.mu[0] + sigma[0] * gaussian(), result.mu[1] + sigma[1] * gaussian()]);
     }
-    samples = { name: current, z: codes };
+    samples = { name: current, image: x, z: codes };
     ui.samples.innerHTML = "";
     for (const code of codes.slice(0, SAMPLE_IMAGES)) {
       const figure = document.createElement("figure");
@@ -867,6 +1110,10 @@
       if (current !== name) return null;
       if (loading) setStatus("", false);
       if (source && source.digit !== undefined) z = m.spec.points[source.digit].slice();
+      // The autoencoder has neither a posterior nor a q to draw.
+      for (const item of root.querySelectorAll(".vx-marks [data-mark=posterior], .vx-marks [data-mark=q]")) {
+        item.hidden = m.spec.kind === "ae";
+      }
       renderReadout();
       render();
       return update();
@@ -888,6 +1135,10 @@
     setupPad();
     setupMap();
     ui.sample.addEventListener("click", drawSamples);
+    // The plots are drawn at the width they are laid out at: again when it changes.
+    const resized = new ResizeObserver(() => render());
+    resized.observe(ui.map);
+    resized.observe(ui.closeup);
     for (const r of ui.radios) r.addEventListener("change", () => { if (r.checked) select(r.value); });
     await select(index.default);
     setStatus("", false);
@@ -916,11 +1167,14 @@
     decode: (code) => Array.from(models[current].decoder.mean(code)),
     load: (name) => loadEncoder(name).then(() => true),
     digit: (i) => Array.from(digits.slice(i * side * side, (i + 1) * side * side)),
-    where: (code) => {  // the page coordinates of a code on the map
-      const [cx, cy] = ui.mapView.to(code);
-      const r = ui.map.getBoundingClientRect();
-      return [r.left + cx * r.width / ui.map.width, r.top + cy * r.height / ui.map.height];
+    image: () => (x ? Array.from(x) : null),  // the image the model reads
+    cross: () => z.slice(),
+    where: (code, plot = "map") => {  // the page coordinates of a code on the map or the close-up
+      const [cx, cy] = ui[plot + "View"].to(code);
+      const r = ui[plot].getBoundingClientRect();
+      return [r.left + cx, r.top + cy];
     },
+    axes: () => ui.mapAxes,  // the map's ticks, and its text's height in CSS pixels
   });
   const started = start().catch((error) => {
     if (ui.statusText) setStatus("The explorer failed: " + error.message, false);
