@@ -5,7 +5,7 @@ in float32 with the next seed, and with bfloat16 matrix products (the losses and
 sums stay float32). It prints, per model, the test ELBO of each, the bfloat16
 run's difference from float32 next to the difference the seed alone makes, and
 the training times. The site uses bfloat16 only where it multiplies natively
-(see `vae.site.experiments.native_bf16`); this table is the evidence that its
+(see `vae.hardware.native_bf16`); this table is the evidence that its
 models are the same models either way.
 """
 
@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from vae.errors import VAEError
+from vae.hardware import native_bf16
 
 RUNS = (("fp32", 0), ("fp32", 1), ("bf16", 0))  # (precision, seed offset)
 
@@ -53,7 +54,7 @@ def run(profile: str = "full", jobs: int | None = None) -> str:
     from vae.bench import format_table
     from vae.site import experiments
 
-    if not experiments.native_bf16("cpu"):
+    if not native_bf16("cpu"):
         raise VAEError("this CPU has no native bfloat16 matrix products: nothing to compare")
     cores = os.cpu_count() or 1
     jobs = jobs or cores
