@@ -52,6 +52,11 @@ def copy_repo(destination: Path) -> Path:
     return copy_checkout(REPO, destination)
 
 
+# A GitHub address, as the Pages workflow sets: the browser tests then check that
+# the repository link asks GitHub's API for nothing.
+REPO_URL = "https://github.com/vae-explained/vae-explained"
+
+
 def mkdocs_build(root: Path) -> subprocess.CompletedProcess:
     """`mkdocs build --strict` in `root`, quick profile, cache in ROOT/cache."""
     env = {
@@ -59,6 +64,7 @@ def mkdocs_build(root: Path) -> subprocess.CompletedProcess:
         "VAE_PROFILE": "quick",
         "VAE_CACHE_DIR": str(root / "cache"),
         "NO_MKDOCS_2_WARNING": "1",
+        "VAE_REPO_URL": REPO_URL,
     }
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict"],

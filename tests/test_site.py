@@ -16,7 +16,7 @@ from vae.site.context import NUMBERS, WORDS
 from vae.site.mkdocs_plugin import FiguresPlugin, repository_url
 from vae.site.placeholders import PLACEHOLDER
 
-from .conftest import REPO, copy_repo, mkdocs_build
+from .conftest import REPO, REPO_URL, copy_repo, mkdocs_build
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +52,10 @@ def test_strict_build_renders_figures_and_numbers(built):
     config = yaml.safe_load((root / "mkdocs.yml").read_text().replace("!!python", "#"))
     for asset in config["extra_javascript"] + config["extra_css"]:
         assert (root / "site" / asset).is_file(), f"{asset} is not in the site"
+    # Every page links to the repository, and to its own source for editing.
+    assert f'href="{REPO_URL}"' in html and 'class="md-source"' in html
+    assert f'href="{REPO_URL}/edit/main/docs/results.md"' in html
+    assert 'data-md-component="source"' not in html  # no call to the code host's API
     # The notebook page shows the outputs of its execution at build time.
     notebook = (root / "site" / "notebook" / "index.html").read_text()
     assert "test ELBO after" in notebook and "data:image/png;base64" in notebook
@@ -107,9 +111,13 @@ def test_the_pages_link_to_the_repository(tmp_path, monkeypatch):
     from mkdocs.config import load_config
 
     monkeypatch.setenv("VAE_REPO_URL", "https://github.com/someone/vae-explained")
+    monkeypatch.setenv("VAE_EDIT_URI", "edit/trunk/docs/")
     config = load_config(str(REPO / "mkdocs.yml"))
     assert config.repo_url == "https://github.com/someone/vae-explained"
-    assert config.edit_uri == "edit/main/docs/"
+    assert config.edit_uri == "edit/trunk/docs/"
+    # Without an edit address, the main branch's.
+    monkeypatch.delenv("VAE_EDIT_URI")
+    assert load_config(str(REPO / "mkdocs.yml")).edit_uri == "edit/main/docs/"
     # Without the variable, the checkout's origin remote gives it.
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     remote = ["git", "-C", str(tmp_path), "remote", "add", "origin"]

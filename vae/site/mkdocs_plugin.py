@@ -92,7 +92,8 @@ class FiguresPlugin(BasePlugin):
             if url:
                 config["repo_url"] = url
                 config["repo_name"] = "/".join(url.split("/")[-2:])
-                config["edit_uri"] = config.get("edit_uri") or "edit/main/docs/"
+        if not config.get("repo_url"):
+            config["edit_uri"] = None  # an edit link needs a repository to point into
         return config
 
     @staticmethod
