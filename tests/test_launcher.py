@@ -17,6 +17,7 @@ import pytest
 
 from vae.errors import VAEError
 from vae.site import experiments, launcher, scheduler, worker
+from vae.site.context import NUMBERS
 from vae.site.project import FigureScript, Project
 from vae.site.scheduler import build, plan
 
@@ -93,6 +94,28 @@ def test_a_forked_worker_gets_its_share_of_the_threads(project, monkeypatch):
     assert build(project, log=quiet).numbers()["threads"]["threads"] == 2
     build(project, jobs=4, force=True, log=quiet)
     assert build(project, log=quiet).numbers()["threads"]["threads"] == 1
+
+
+@needs_forkserver
+def test_numpy_and_torch_get_the_share_of_threads_in_a_forked_worker(project):
+    pytest.importorskip("threadpoolctl")
+    (project.figures_src / "blas.py").write_text(
+        "import threadpoolctl\n\n"
+        "def make(ctx):\n"
+        "    for pool in threadpoolctl.threadpool_info():\n"
+        "        ctx.number(pool['internal_api'], pool['num_threads'])\n"
+    )
+    # A process of its own, so that the fork server starts with this build.
+    subprocess.run(
+        [sys.executable, "-m", "vae", "figures", "--jobs", "2", "--root", project.root],
+        cwd=project.root,
+        env={**os.environ, "VAE_CACHE_DIR": str(project.cache_dir), "VAE_PROFILE": "quick"},
+        capture_output=True,
+        check=True,
+    )
+    numbers = json.loads((project.figures_out / "blas" / NUMBERS).read_text())
+    share = max(1, (os.cpu_count() or 1) // 2)
+    assert numbers and set(numbers.values()) == {share}, numbers
 
 
 def test_a_worker_sees_the_environment_of_its_build_not_of_the_fork_server(project, monkeypatch):

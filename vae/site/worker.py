@@ -240,17 +240,31 @@ def start(request: Path, log: Path, project: Project, threads: int) -> BaseProce
     if context.get_start_method() == "forkserver":
         context.set_forkserver_preload(list(PRELOADED))
     env = worker_env(project, threads)
-    process = context.Process(
-        target=run_task, args=(str(request), str(log), threads, env, str(project.root))
-    )
-    # The new process imports this module by name, with a copy of this process's
-    # sys.path, to find run_task: the checkout's own package must come first there.
-    sys.path.insert(0, str(project.root))
-    try:
+    root = str(project.root)
+    process = context.Process(target=run_task, args=(str(request), str(log), threads, env, root))
+    with _as_seen_by_the_task(env, root):
         process.start()
-    finally:
-        sys.path.remove(str(project.root))
     return process
+
+
+@contextlib.contextmanager
+def _as_seen_by_the_task(env: dict[str, str], root: str):
+    """This process's environment and path, for a moment, as a task starting must see them.
+
+    The fork server, started by the first task, keeps the environment it starts
+    with, and the BLAS libraries it preloads read their number of threads from
+    it only then. A task imports this module by name, with a copy of this
+    process's sys.path, to find `run_task`: the checkout's package must come first.
+    """
+    saved = dict(os.environ)
+    os.environ.update(env)
+    sys.path.insert(0, root)
+    try:
+        yield
+    finally:
+        sys.path.remove(root)
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def run_task(request: str, log: str, threads: int, env: dict[str, str], root: str) -> None:
