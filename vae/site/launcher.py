@@ -70,15 +70,15 @@ class _Running:
 class _Run:
     """The state of one `run`: tasks waiting, tasks running, and how the others ended."""
 
-    def __init__(self, project: Project, jobs: int, threads: int, log, began: float) -> None:
+    def __init__(self, tasks: list[Task], project: Project, jobs: int, threads: int, log, began):
         self.project, self.jobs, self.threads, self.log = project, jobs, threads, log
-        self.began = began
-        self.pending: list[Task] = []
+        self.began = began  # time.perf_counter() when the build began
+        self.pending = list(tasks)
         self.running: list[_Running] = []
         self.ended: list[TaskEvent] = []
         self.models: dict[str, TaskEvent] = {}  # the model tasks that ended, by name
         self.disk_full = ""  # the error that stopped the build
-        self.scratch_root = Path()
+        self.scratch_root = Path(tempfile.mkdtemp(prefix="vae-figures-"))  # requests, logs
 
     def now(self) -> float:
         return time.perf_counter() - self.began
@@ -181,7 +181,7 @@ def run(
     """Runs `tasks` on `jobs` worker processes of `threads` math threads each.
 
     Args:
-        tasks: highest priority first; a figure after the models it needs.
+        tasks: highest priority first (ready ones start in this order).
         began: `time.perf_counter()` when the build began, for the events' times.
 
     Returns:
@@ -190,9 +190,7 @@ def run(
     Raises:
         VAEError: the disk is full (one line naming the file); the build stopped.
     """
-    state = _Run(project, jobs, threads, log, began)
-    state.pending = list(tasks)
-    state.scratch_root = Path(tempfile.mkdtemp(prefix="vae-figures-"))
+    state = _Run(tasks, project, jobs, threads, log, began)
     try:
         while state.pending or state.running:
             state.start_ready()
