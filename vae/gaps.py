@@ -22,6 +22,7 @@ import torch
 from vae import objectives
 from vae.exact import Grid, GridPosterior, posterior_moments, posterior_on_grid
 from vae.models import LatentModel
+from vae.posterior import peak_starts
 from vae.stats import mean_and_se
 
 DEFAULT_GRID = Grid()  # the grid of `vae.exact`'s defaults
@@ -226,7 +227,8 @@ def best_gaussian(
     posterior is Gaussian. Every q visited is scored by the grid's ELBO and each
     example keeps its best, so the result is never worse than any start. A
     posterior with two modes has a local optimum near each; `inference_gaps`
-    starts from the posterior's moments and from its mode. This is the best q
+    starts from the posterior's moments and from each of its highest peaks
+    (`vae.posterior.peak_starts`). This is the best q
     of the family in the sense of Cremer, Li & Duvenaud (2018), fitted to each
     example on its own.
 
@@ -299,9 +301,10 @@ def inference_gaps(
     approximation gap, log p(x) - ELBO(best q), plus the amortization gap,
     ELBO(best q) - ELBO(encoder's q). The best q is fitted on the fine points
     within `threshold` nats of the posterior's highest density, starting from
-    the posterior's moments and from its mode, then scored on the whole grid;
-    the encoder's q is a candidate too. On the grid both parts are therefore
-    >= 0 exactly.
+    the posterior's moments and from each of its highest peaks (`vae.posterior.PEAK_STARTS`) (a
+    global search: a start on one lobe only finds the best Gaussian on that
+    lobe), then scored on the whole grid; the encoder's q is a candidate too.
+    On the grid both parts are therefore >= 0 exactly.
 
     Args:
         model: a `vae.models.LatentModel` with a 2-D code and a Gaussian encoder.
@@ -321,7 +324,8 @@ def inference_gaps(
     elbo = grid_elbo(posterior, mu, logvar)
     core = _core(posterior, threshold)
     mean, var = posterior_moments(core)
-    best_mu, best_logvar, _ = best_gaussian(core, [(mean, var.log()), (core.mode, logvar)], steps)
+    starts = [(mean, var.log()), *peak_starts(core, logvar)]
+    best_mu, best_logvar, _ = best_gaussian(core, starts, steps)
     best_elbo = grid_elbo(posterior, best_mu, best_logvar)
     encoder_better = elbo > best_elbo
     return Gaps(

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from vae.exact import GridPosterior, posterior_image
 
 PEAK_FLOOR = 0.01  # a local maximum counts as a peak above this share of the highest density
+PEAK_STARTS = 3  # the best Gaussian is searched for from this many of a posterior's peaks
 ON_PEAK = 0.5  # a point is on a peak where the density is at least this share of the peak's
 
 Place = Literal["on", "between", "away"]
@@ -147,3 +148,18 @@ def place(
     t = torch.dot(mu - a, b - a) / (b - a).square().sum()  # position along a -> b
     off = (mu - (a + t * (b - a))).norm()  # distance from the line through a and b
     return "between" if 0 < t < 1 and off < 0.5 * (b - a).norm() else "away"
+
+
+def peak_starts(
+    posterior: GridPosterior, logvar: torch.Tensor, most: int = PEAK_STARTS
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Starts for `vae.gaps.best_gaussian` on each example's peaks: the k-th start is centred
+    on its k-th highest peak (on its highest where it has fewer than k), with
+    log-variances `logvar` (B, 2). A posterior with several lobes has a local
+    optimum on each; starting from every lobe finds the best of them."""
+    batch = posterior.log_px.shape[0]
+    centres = torch.empty(most, batch, 2, dtype=torch.float64, device=posterior.z.device)
+    for row in range(batch):
+        codes = peak_cells(posterior, row)[0][:most].double()
+        centres[:, row] = codes[torch.arange(most).clamp(max=len(codes) - 1)]
+    return [(centre, logvar.double()) for centre in centres]
