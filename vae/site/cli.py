@@ -10,32 +10,32 @@ import argparse
 import sys
 from pathlib import Path
 
-from vae.cli import Parser as _Parser
-from vae.cli import dispatch
-from vae.cli import positive_int as _positive_int
+from vae.cli import Parser, dispatch, positive_int
 from vae.errors import VAEError
+from vae.site.experiments import PROFILES
+from vae.site.project import DEVICES
 
 COMMANDS = ("figures", "assets", "page-weight", "bench-site")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every site subcommand."""
-    parser = _Parser(prog="python -m vae", description="Build the site's figures and assets.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = Parser(prog="python -m vae", description="Build the site's figures and assets.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     figures = sub.add_parser("figures", help="train the models and draw the figures that are stale")
     figures.add_argument("--only", action="append", metavar="NAME", help="this figure only")
     figures.add_argument("--force", action="store_true", help="rerun even current figures")
-    figures.add_argument("--jobs", type=_positive_int, help="workers at once (default: cores)")
+    figures.add_argument("--jobs", type=positive_int, help="workers at once (default: cores)")
     figures.add_argument(
         "--profile",
-        choices=("quick", "full"),
+        choices=PROFILES,
         default=None,
         help="quick: few epochs; full: the published site (default: $VAE_PROFILE or full)",
     )
     figures.add_argument(
         "--device",
-        choices=("cpu", "cuda"),
+        choices=DEVICES,
         default=None,
         help="where models train (default: $VAE_DEVICE or cpu)",
     )
@@ -53,9 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     weight.add_argument("--site", type=Path, default=Path("site"), help="the built site")
 
     bench_site = sub.add_parser("bench-site", help="time site builds and count what reruns")
-    bench_site.add_argument("--profile", choices=("quick", "full"), default="full")
+    bench_site.add_argument("--profile", choices=PROFILES, default="full")
     bench_site.add_argument("--root", type=Path, default=Path("."), help="the project checkout")
-    bench_site.add_argument("--jobs", type=_positive_int, help="workers at once (default: cores)")
+    bench_site.add_argument("--jobs", type=positive_int, help="workers at once (default: cores)")
     bench_site.add_argument(
         "--precision",
         action="store_true",
@@ -75,7 +75,8 @@ def _seconds(text: str) -> float:
 
 
 def _figures(args: argparse.Namespace) -> None:
-    from vae.site.project import Project, device_from_env, profile_from_env
+    from vae.site.project import Project, device_from_env, discover, profile_from_env
+    from vae.site.publish import figure_files, katex_files, publish
     from vae.site.scheduler import build
 
     root = args.root.resolve()
@@ -85,6 +86,9 @@ def _figures(args: argparse.Namespace) -> None:
         root, args.profile or profile_from_env(), device=args.device or device_from_env()
     )
     report = build(project, args.only, args.force, args.jobs, args.timeout)
+    # The outputs where the pages find them, for any builder (see `vae.site.publish`).
+    files = figure_files(discover(project.figures_src), report.figures_dir)
+    publish({**files, **katex_files()}, root / "docs")
     for failure in report.failed:
         print(f"\n--- {failure.name} failed ---\n{failure.error}", file=sys.stderr)
     if report.failed:
