@@ -11,10 +11,9 @@ import math
 import pytest
 import torch
 
+from vae.exact import GridPosterior
 from vae.gaps import best_gaussian, grid_elbo
 from vae.posterior import peak_starts
-
-from vae.exact import GridPosterior
 
 CENTRES = [[-1.2, 0.0], [1.2, 0.0]]
 WEIGHTS = [0.35, 0.65]  # the right lobe is the heavier

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import yaml
+from mkdocs.config import load_config
 
 from vae.site import scheduler
 from vae.site.context import NUMBERS, WORDS
@@ -49,9 +49,10 @@ def test_strict_build_renders_figures_and_numbers(built):
     assert not list((root / "docs" / "figures").rglob("_manifest.json"))
     assert not list((root / "site" / "figures").rglob(NUMBERS))
     # Every script and stylesheet the pages load is part of the site.
-    config = yaml.safe_load((root / "mkdocs.yml").read_text().replace("!!python", "#"))
+    config = load_config(str(root / "mkdocs.yml"))
     for asset in config["extra_javascript"] + config["extra_css"]:
-        assert (root / "site" / asset).is_file(), f"{asset} is not in the site"
+        path = str(getattr(asset, "path", asset))
+        assert (root / "site" / path).is_file(), f"{path} is not in the site"
     # Every page links to the repository, and to its own source for editing.
     assert f'href="{REPO_URL}"' in html and 'class="md-source"' in html
     assert f'href="{REPO_URL}/edit/main/docs/results.md"' in html
@@ -108,8 +109,6 @@ def test_every_recorded_value_is_quoted_by_a_page(built):
 
 
 def test_the_pages_link_to_the_repository(tmp_path, monkeypatch):
-    from mkdocs.config import load_config
-
     monkeypatch.setenv("VAE_REPO_URL", "https://github.com/someone/vae-explained")
     monkeypatch.setenv("VAE_EDIT_URI", "edit/trunk/docs/")
     config = load_config(str(REPO / "mkdocs.yml"))

@@ -84,7 +84,7 @@ def _import_closure(module: str, package_dir: Path, versions: tuple) -> tuple[st
         parent = name.rpartition(".")[0]
         if parent:
             stack.append(parent)
-        for node in ast.walk(ast.parse(path.read_bytes())):
+        for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
             if isinstance(node, ast.Import):
                 stack += [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

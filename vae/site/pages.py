@@ -50,8 +50,12 @@ def nav_titles(nav: Any) -> dict[str, str]:
 
 
 def summary(script: FigureScript) -> str:
-    """The first paragraph of the script's docstring, on one line ("" if none)."""
-    docstring = ast.get_docstring(ast.parse(script.path.read_bytes())) or ""
+    """The first paragraph of the script's docstring, on one line ("" if none, or if
+    the script does not parse: its figure's failure says why)."""
+    try:
+        docstring = ast.get_docstring(ast.parse(script.path.read_bytes())) or ""
+    except SyntaxError:
+        return ""
     return " ".join(docstring.split("\n\n", 1)[0].split())
 
 
