@@ -25,6 +25,12 @@ from vae.errors import VAEError
 from vae.site.project import TIMEOUT_ENV, FigureScript, Project
 from vae.site.worker import collect, start, write_request
 
+# Math threads per task. Results depend on the thread count (sums are split
+# differently), so it is fixed rather than `cores // jobs`: a model or a figure
+# comes out the same whether one task runs or a dozen. Tasks side by side (one
+# per core by default) use the cores.
+TASK_THREADS = 1
+
 
 @dataclass
 class Task:

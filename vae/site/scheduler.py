@@ -12,7 +12,7 @@ asks for (`MODELS`). A build
 2. makes a task for every model those figures declare that the store does not
    hold intact, and a task for every stale figure, which waits for its models;
 3. runs the tasks on `jobs` worker processes (`vae.site.worker`), longest
-   chain first, each worker with `cores // jobs` math threads and a timeout
+   chain first, each worker with one math thread and a timeout
    (`task_timeout`), waking when a process ends or runs out of time;
 4. returns a `BuildReport` with one `TaskEvent` per task (kept in
    last-build.json for the site benchmark), and logs each task and the
@@ -44,7 +44,7 @@ from vae.errors import CheckpointError, VAEError
 from vae.site import experiments
 from vae.site.context import NUMBERS, WORDS
 from vae.site.fingerprint import file_hash, module_path, source_hash
-from vae.site.launcher import Task, TaskEvent, run
+from vae.site.launcher import TASK_THREADS, Task, TaskEvent, run
 from vae.site.project import (
     FigureScript,
     Project,
@@ -282,7 +282,7 @@ def build(
     jobs = jobs or os.cpu_count() or 1
     if jobs < 1:
         raise VAEError(f"jobs must be >= 1, got {jobs}")
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = TASK_THREADS
     for directory in (project.figures_out, project.models_dir, project.figures_out.parent):
         sweep(directory)
     try:
