@@ -6,14 +6,19 @@ The package has two halves. The library, in `vae` itself, is what a reader could
 lift into a project of their own:
 
 - computation: `vae.models`, `vae.objectives`, `vae.config`;
+- the exact 2-D analysis: `vae.exact`, `vae.gaps`, `vae.posterior`,
+  `vae.aggregate`, `vae.bounds`, `vae.stats`, and `vae.words` for the words
+  the prose takes from the numbers;
 - data: `vae.datafiles`, `vae.data`, `vae.download`;
-- one training run: `vae.train`, `vae.checkpoint`, `vae.atomic`, `vae.versions`;
+- one training run: `vae.train`, `vae.precision`, `vae.hardware`,
+  `vae.checkpoint`, `vae.atomic`, `vae.versions`;
 - the command line and the trainer benchmark: `vae.cli`, `vae.bench`.
 
 The site machinery, in `vae.site`, builds the article from the library: the
-figure engine (`project`, `scheduler`, `worker`), the model store (`store`,
-`fingerprint`, `experiments`), plotting, the MkDocs hook, vendored browser
-assets, the notebook page, the browser helpers and the site benchmark. Imports
+figure engine (`project`, `scheduler`, `launcher`, `worker`, `context`), the
+model store (`store`, `fingerprint`, `experiments`), plotting, the Markdown
+extensions and the MkDocs plugin, vendored browser assets, the notebook page,
+the browser helpers and the site benchmark. Imports
 point one way: `vae.site` uses the library, never the reverse.
 
 Importing the package is cheap and has no side effects.
