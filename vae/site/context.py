@@ -106,7 +106,7 @@ class FigureContext:
             raise VAEError(f"{self.name}: {key} is recorded twice")
 
     def number(self, key: str, value: int | float) -> None:
-        """Records a number the prose quotes as {{ NAME.KEY }}.
+        """Records a number the prose quotes as `{{ NAME.KEY }}`.
 
         Raises:
             VAEError: the key is not an identifier or is taken; the value is not
@@ -132,7 +132,7 @@ class FigureContext:
         self.numbers[key] = value
 
     def words(self, key: str, text: str) -> None:
-        """Records words the prose quotes as {{ NAME.KEY }}, chosen from the numbers.
+        """Records words the prose quotes as `{{ NAME.KEY }}`, chosen from the numbers.
 
         Raises:
             VAEError: the key is not an identifier or is taken, or `text` is not a string.
