@@ -200,9 +200,9 @@ def _fit(
             l_d1 = lz1 - mu * l0 - l0 * d1
             l_d2 = lz2 - 2 * mu * lz1 + mu.square() * l0 - l0 * d2
             gradient, curvature = l_d1 / var, l_d2 / var.square()
-            precision = (1 - rate) / var - rate * curvature
-            precision = torch.maximum(precision, 0.25 / var)  # sigma at most doubles
-            logvar = torch.clamp(-torch.log(precision), min=floor)
+            inverse_var = (1 - rate) / var - rate * curvature  # the new 1 / sigma^2
+            inverse_var = torch.maximum(inverse_var, 0.25 / var)  # sigma at most doubles
+            logvar = torch.clamp(-torch.log(inverse_var), min=floor)
             mu = mu + rate * gradient * torch.exp(logvar)
     if best is None:
         raise ValueError("best_gaussian needs at least one start")
