@@ -37,9 +37,17 @@ def test_epoch_flops_match_torch_flop_counter():
     assert bench.epoch_flops(784, bench.BATCH) == counter.get_total_flops()
 
 
-def test_matmul_rate_is_a_plausible_rate():
+def test_matmul_rate_counts_the_flops_torch_counts(monkeypatch):
+    """The rate is the product's FLOPs, as torch's own FLOP counter counts them, times
+    the products done, over the time taken (a clock that ticks 10 ms a reading)."""
+    with FlopCounterMode(display=False) as counter:
+        torch.randn(128, 784) @ torch.randn(784, 400)
+    ticks = iter(range(10_000))
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: next(ticks) * 0.01)
     rate = bench.matmul_rate(seconds=0.05)
-    assert 1e8 < rate < 1e14
+    # Readings: the start (tick 0), one per loop test, the end. Tests at ticks 1-4
+    # are under 0.05 s, so 4 products run; tick 5 ends the loop; the end is tick 6.
+    assert rate == pytest.approx(counter.get_total_flops() * 4 / 0.06)
 
 
 @pytest.fixture(scope="module")
