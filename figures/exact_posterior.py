@@ -51,9 +51,16 @@ SEED = 0
 MASSES = (0.5, 0.9, 0.99)  # the posterior's contours enclose these shares of its mass
 BIG_GAP = 10  # nats: gaps above this are counted
 Q_MASS = 0.999  # the least share of a Gaussian that the grid its KL is taken on must hold
+FINE_MASS = 0.999  # the least share of each posterior that its fine cells must hold
 Q_COLOR = "#d84315"  # the encoder's q
 BEST_COLOR = plotting.KL_COLOR  # the best Gaussian
 MOMENT_COLOR = "#2e7d32"  # the Gaussian of the posterior's moments
+# Of each chosen digit the page quotes its class and these.
+CHOSEN_QUANTITIES = {
+    "crisp": ("gap",),
+    "modes": ("gap", "approximation", "amortization"),
+    "missed": ("log_px", "gap", "amortization"),
+}
 
 
 # -- drawing ------------------------------------------------------------------
@@ -116,7 +123,7 @@ def make(ctx):
     record_gaps(ctx, gaps)
     record_grid(ctx, model, x[: settings["refine_digits"]], grid, gaps)
     chosen = choose_digits(gaps)
-    record_chosen(ctx, chosen, gaps, encoded, dataset.class_names, labels)
+    record_chosen(ctx, chosen, gaps, dataset.class_names, labels)
     modes_peaks = record_modes(ctx, gaps, encoded, chosen["modes"])
     titles = {"crisp": "smallest gap", "modes": f"{modes_peaks} peaks", "missed": "largest gap"}
     posteriors_figure(ctx, gaps, encoded, x, chosen, titles)
@@ -154,13 +161,13 @@ def record_grid(ctx, model, few, grid, gaps):
     for key in ("box", "coarse_step", "fine_step", "refine", "threshold"):
         ctx.number(key, getattr(grid, key))
     ctx.number("coarse_cells", grid.cells**2)
-    ctx.number("fine_points", int(torch.isfinite(posterior.log_joint).sum(1).float().mean()))
-    ctx.number("posterior_mass_fine", posterior.mass.min().item())
+    held = posterior.mass.min().item()
+    if held < FINE_MASS:
+        raise ValueError(f"the fine cells hold only {held:.4f} of a posterior")
     finer = exact.Grid(refine=2 * grid.refine)
     change = (exact.log_marginal(model, few, finer) - gaps.log_px[: len(few)]).abs().max()
     ctx.number("refine_digits", len(few))
     ctx.number("refine_change", change.item())
-    ctx.number("finer_step", finer.fine_step)
 
 
 def choose_digits(gaps):
@@ -176,14 +183,12 @@ def choose_digits(gaps):
     }
 
 
-def record_chosen(ctx, chosen, gaps, encoded, class_names, labels):
-    """Each chosen digit's class, log p(x), ELBO, gap and its parts, and q's width."""
+def record_chosen(ctx, chosen, gaps, class_names, labels):
+    """Each chosen digit's class, and its CHOSEN_QUANTITIES: gap, its parts, log p(x)."""
     for name, i in chosen.items():
-        ctx.number(f"{name}_index", i)
         ctx.words(f"{name}_label", class_names[labels[i]])
-        for quantity in ("log_px", "elbo", "gap", "approximation", "amortization"):
+        for quantity in CHOSEN_QUANTITIES[name]:
             ctx.number(f"{name}_{quantity}", getattr(gaps, quantity)[i].item())
-        ctx.number(f"{name}_q_sd", torch.exp(0.5 * encoded.logvar[i]).max().item())
 
 
 def record_modes(ctx, gaps, encoded, i):
@@ -192,7 +197,6 @@ def record_modes(ctx, gaps, encoded, i):
     retrained model. Returns the number of peaks."""
     posterior = gaps.posterior
     peaks = count_peaks(posterior, i)
-    ctx.number("modes_peaks", peaks)
     ctx.words("modes_peaks_word", count_words(peaks))
     q_place = place_words(place(posterior, i, encoded.mu[i]), peaks)
     ctx.words("modes_q_place", q_place)
@@ -202,7 +206,6 @@ def record_modes(ctx, gaps, encoded, i):
     ctx.words("modes_q_where", q_place + ("" if height >= ON_PEAK else where))
     ctx.words("modes_best_place", place_words(place(posterior, i, gaps.best_mu[i]), peaks))
     ctx.words("modes_shortfall", shortfall_words(gaps.amortization[i], gaps.gap[i]))
-    ctx.number("modes_amortization_share", (gaps.amortization[i] / gaps.gap[i]).item())
     return peaks
 
 
@@ -267,9 +270,7 @@ def bounds_figure(ctx, model, x, gaps, chosen, titles, settings):
     ctx.number("lk_digits", len(subset))
     ctx.number("lk_stride", settings["lk_stride"] * settings["stride"])
     ctx.number("kmax", ks[-1])
-    ctx.number("lk_log_px", log_px.mean().item())
     for name, j in (("lk_1", 0), ("lk_kmax", -1)):
-        ctx.number(name, mean.bounds[j].mean().item())
         ctx.number(f"{name}_gap", mean.gap[j].item())
         ctx.number(f"{name}_gap_se", mean.se[j].item())
 
@@ -299,8 +300,9 @@ def bounds_figure(ctx, model, x, gaps, chosen, titles, settings):
         w = sample_log_weights(model, x[i : i + 1], ks[-1] * repeats, SEED + 1 + i)
         # Independent sets of ks[-1] weights of the same digit: the spread is over the sets.
         one = shortfall(gaps.log_px[i], w.view(repeats, ks[-1]).T, ks)
-        ctx.number(f"{name}_lk_gap", one.gap[-1].item())
-        ctx.number(f"{name}_lk_gap_se", one.se[-1].item())
+        if name == "missed":  # the page quotes how far L_kmax stays below log p(x) here
+            ctx.number(f"{name}_lk_gap", one.gap[-1].item())
+            ctx.number(f"{name}_lk_gap_se", one.se[-1].item())
         gap_curve(one.gap, one.se, titles[name], *styles[name])
     right.set(xscale="log", yscale="log", xlabel="$k$", ylabel=r"$\log p(x) - \mathcal{L}_k$, nats")
     fig.legend(*right.get_legend_handles_labels(), loc="outside lower center", ncols=4)

@@ -28,4 +28,3 @@ def make(ctx):
     for key, (mean, standard_error) in gaps.summary().items():
         ctx.number(f"train_{key}", mean)
         ctx.number(f"train_{key}_se", standard_error)
-    ctx.number("train_gap_median", gaps.gap.median().item())

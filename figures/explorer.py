@@ -256,4 +256,3 @@ def make(ctx):
     ctx.number("elbo_directions", ELBO_DIRECTIONS)
     ctx.number("ink_threshold", INK_THRESHOLD)
     ctx.number("digits_mb", digits.nbytes / 1e6)
-    ctx.number("test_digits", len(x))

@@ -99,7 +99,6 @@ def make(ctx):
         gap = gap_along(probes, train_codes[name], neighbour_spacing(train_codes[name]))
         key = name.replace("-", "_")
         ctx.number(f"{key}_path_max", float(distances[name].max()))
-        ctx.number(f"{key}_path_mean", float(distances[name].mean()))
         ctx.number(f"{key}_reference", reference)
         ctx.number(f"{key}_gap", float(gap.max()))
         distances[name] = (distances[name], reference)

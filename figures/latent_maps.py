@@ -62,10 +62,10 @@ def make(ctx):
         # The variance of the cloud of all codes, per coordinate, is the variance of
         # the means plus the mean variance around them (the law of total variance).
         ctx.number(f"{key}_means_sd", float(np.sqrt(np.mean(mu.var(axis=0)))))
-        ctx.number(f"{key}_noise_sd", float(np.sqrt(np.mean(sigma**2))))
         ctx.number(f"{key}_total_sd", float(np.sqrt(np.mean(mu.var(axis=0) + (sigma**2).mean(0)))))
-        radius = np.quantile(np.linalg.norm(mu, axis=1), RADIUS_QUANTILE)
-        ctx.number(f"{key}_radius", float(radius))
+    # The radius that holds RADIUS_QUANTILE of the autoencoder's codes.
+    radius = np.quantile(np.linalg.norm(posteriors["ae-2d"][0], axis=1), RADIUS_QUANTILE)
+    ctx.number("ae_2d_radius", float(radius))
 
     limit = plotting.map_limit(*(mu for mu, _ in posteriors.values()), quantile=1)
     fig, axes = plotting.figure(

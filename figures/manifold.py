@@ -74,8 +74,5 @@ def make(ctx):
 
     inside = (reach <= half).double().mean()
     ctx.number("side", SIDE)
-    ctx.number("count", SIDE * SIDE)
     ctx.number("half_width", half)
     ctx.number("codes_inside", float(inside))
-    ctx.number("test_examples", len(mu))
-    ctx.number("prior_inside", float((2 * phi(half) - 1) ** 2))
