@@ -6,7 +6,7 @@ In a temporary copy of the checkout, with an empty cache, it times with
 
 1. a clean build (every model trained, every figure drawn);
 2. a rebuild with nothing changed, against a plain MkDocs build of the same
-   pages with the figure hook switched off: the difference is the hook's cost;
+   pages with the figures plugin switched off: the difference is the plugin's cost;
 3. a rebuild after a prose-only edit;
 4. a rebuild after adding a function to `vae/site/plotting.py`;
 5. a rebuild after adding a function to `vae/train.py` (the training code).
@@ -146,7 +146,7 @@ def run(root: Path, profile: str = "full", jobs: int | None = None) -> str:
         clean = last_build(project)
         timed("rebuild, nothing changed")
         plain_seconds = _mkdocs(copy, "mkdocs-plain.yml", profile, jobs)
-        rows.append(("plain MkDocs build (no hook)", plain_seconds, "-", "-"))
+        rows.append(("plain MkDocs build (no plugin)", plain_seconds, "-", "-"))
         page = next((copy / "docs").glob("*.md"))
         page.write_text(page.read_text() + "\nA sentence added by the benchmark.\n")
         timed("rebuild after a prose edit")
@@ -194,7 +194,7 @@ def run(root: Path, profile: str = "full", jobs: int | None = None) -> str:
         [
             f"site build, profile {profile}, {cores} cores, {jobs} workers",
             builds,
-            f"hook overhead on a no-change rebuild: {overhead:+.2f} s",
+            f"plugin overhead on a no-change rebuild: {overhead:+.2f} s",
             f"critical path of the clean build: {describe_path(clean)}",
             "",
             f"per task in the clean build; floor = its matrix-product FLOPs at "

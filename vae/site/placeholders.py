@@ -20,6 +20,7 @@ belongs to, in the profile that `$VAE_PROFILE` names (see `vae.site.project`).
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
@@ -64,20 +65,36 @@ def render(value: Any, spec: str | None) -> str:
 
 
 def load_values(figures_out: Path, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
-    """{figure: {key: value}} from each figure's numbers.json and words.json."""
+    """{figure: {key: value}} from each figure's numbers.json and words.json.
+
+    The files are read again only when one of them changed: a page renders many
+    Markdown documents (the API reference one per docstring), and each asks.
+    """
     from vae.site.context import NUMBERS, WORDS
 
-    values: dict[str, dict[str, Any]] = {}
     directories = (
         [figures_out / n for n in names] if names is not None else sorted(figures_out.glob("*"))
     )
+    files = []
     for directory in directories:
         for filename in (NUMBERS, WORDS):
             try:
-                recorded = json.loads((directory / filename).read_text())
-            except (OSError, ValueError):
+                stat = (directory / filename).stat()
+            except OSError:
                 continue
-            values.setdefault(directory.name, {}).update(recorded)
+            files.append((str(directory / filename), stat.st_mtime_ns, stat.st_size))
+    return _read_values(tuple(files))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_values(files: tuple[tuple[str, int, int], ...]) -> dict[str, dict[str, Any]]:
+    values: dict[str, dict[str, Any]] = {}
+    for path, _, _ in files:
+        try:
+            recorded = json.loads(Path(path).read_text())
+        except (OSError, ValueError):
+            continue
+        values.setdefault(Path(path).parent.name, {}).update(recorded)
     return values
 
 
@@ -93,11 +110,15 @@ def checkout() -> Path:
 def current_values() -> dict[str, dict[str, Any]]:
     """The values the figure engine last recorded for the checkout's current
     figure scripts, in the profile $VAE_PROFILE names."""
-    from vae.site.project import Project, discover, profile_from_env
+    from vae.site.project import Project, profile_from_env
 
     project = Project(checkout(), profile_from_env())
-    names = [s.name for s in discover(project.figures_src)]
-    return load_values(project.figures_out, names)
+    return load_values(project.figures_out, _script_names(project.figures_src))
+
+
+def _script_names(figures_src: Path) -> list[str]:
+    """The figure scripts' names: the files in figures/ that do not start with '_'."""
+    return sorted(p.stem for p in figures_src.glob("*.py") if not p.name.startswith("_"))
 
 
 def problems(text: str, values: dict[str, dict[str, Any]]) -> list[tuple[int, str]]:
@@ -207,9 +228,6 @@ class PlaceholderExtension(Extension):
         md.preprocessors.register(_Check(md, self), "vae_placeholders_check", 28)
         # Last: after raw HTML, code blocks and math are back in the page.
         md.postprocessors.register(_Insert(md, self), "vae_placeholders_insert", 1)
-
-    def reset(self) -> None:
-        self._values = None
 
 
 def makeExtension(**kwargs: Any) -> PlaceholderExtension:
