@@ -2,6 +2,7 @@
 quick profile in a temporary copy of the checkout, and served to headless
 Chromium for the browser tests."""
 
+import errno
 import os
 import subprocess
 import sys
@@ -128,3 +129,34 @@ def open_page(chromium, url, **context):
     page.on("request", check_host)
     page.goto(url, wait_until="networkidle")
     return page, problems
+
+
+class FullDiskFile:
+    """Stands in for `open` in `vae.atomic`: the file opens, and every write fails
+    as on a full disk (ENOSPC)."""
+
+    def __init__(self, path, mode):
+        self.file = open(path, mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    """The embedded digits."""
+    from vae.data import load_dataset
+
+    return load_dataset("mnist5k")
+
+
+@pytest.fixture(scope="module")
+def small(dataset):
+    """A small part of them, for quick training runs."""
+    return dataset.subset(train=960, test=200)

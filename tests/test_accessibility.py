@@ -83,12 +83,16 @@ OVERFLOW = """(allowed) => {
     const box = e.getBoundingClientRect();
     return style.visibility !== "hidden" && style.display !== "none" && box.width > 0;
   };
-  // Off-canvas panels (the navigation drawer) and visually hidden text (the
-  // MathML that KaTeX keeps for screen readers) are not on the page.
+  // Off-canvas panels (the navigation drawer), visually hidden text (the
+  // MathML that KaTeX keeps for screen readers) and the tail of KaTeX's root
+  // sign (an SVG 400em wide, clipped by its own box to the radicand) are not
+  // on the page.
   const away = (e) => {
     for (let node = e; node; node = node.parentElement) {
       const style = getComputedStyle(node);
       if (style.position === "fixed" || style.clip !== "auto") return true;
+      if (node.classList && node.classList.contains("hide-tail") && style.overflow === "hidden")
+        return true;
     }
     return false;
   };

@@ -14,6 +14,8 @@ import pytest
 from vae import atomic
 from vae.atomic import DiskFullError, sweep, write_atomically, write_file
 
+from .conftest import FullDiskFile
+
 
 def contents(path):
     return {p.name: p.read_bytes() for p in path.iterdir()}
@@ -134,20 +136,7 @@ def test_a_full_disk_while_writing_a_directory_keeps_the_old_one(tmp_path, monke
     target = tmp_path / "run"
     write_atomically(target, {"a.txt": b"old"})
 
-    class FullDisk:
-        def __init__(self, path, mode):
-            self.file = open(path, mode)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.file.close()
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(atomic, "open", FullDisk, raising=False)
+    monkeypatch.setattr(atomic, "open", FullDiskFile, raising=False)
     message = f"no space left on the device while writing {target}"
     with pytest.raises(DiskFullError, match=f"^{re.escape(message)}$"):
         write_atomically(target, {"a.txt": b"new", "b.txt": b"new"})

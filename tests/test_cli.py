@@ -1,6 +1,5 @@
 """The command line: a train/eval round trip and one-line errors."""
 
-import errno
 import hashlib
 import json
 import subprocess
@@ -13,7 +12,7 @@ from vae import train as train_module
 from vae.checkpoint import check_run
 from vae.cli import main
 
-from .conftest import make_idx_files
+from .conftest import FullDiskFile, make_idx_files
 
 SMALL = ["--hidden", "16", "--epochs", "1", "--device", "cpu"]
 
@@ -126,20 +125,7 @@ def test_a_file_put_in_out_while_training_is_kept(tmp_path, capsys, monkeypatch)
 def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
     """The disk fills up while the weights are written."""
 
-    class FullDisk:
-        def __init__(self, path, mode):
-            self.file = open(path, mode)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.file.close()
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(atomic, "open", FullDisk, raising=False)
+    monkeypatch.setattr(atomic, "open", FullDiskFile, raising=False)
     out = tmp_path / "run"
     assert main(["train", *SMALL, "--out", str(out)]) == 2
     err = capsys.readouterr().err

@@ -11,7 +11,6 @@ import torch
 from vae import precision
 from vae import train as train_module
 from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from vae.data import load_dataset
 from vae.errors import ConfigError, VAEError
 from vae.precision import supports_bf16
 from vae.train import evaluate, iwae_estimate, resolve_device, train
@@ -23,16 +22,6 @@ def config(kind="vae", epochs=3, hidden=128, latent_dim=2, **train_kw):
         DataConfig("mnist5k", "dynamic"),
         TrainConfig(epochs=epochs, **train_kw),
     )
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    return load_dataset("mnist5k")
-
-
-@pytest.fixture(scope="module")
-def small(dataset):
-    return dataset.subset(train=960, test=200)
 
 
 @pytest.mark.parametrize("kind", ["ae", "noisy-ae", "vae"])

@@ -9,22 +9,11 @@ import torch
 
 from vae import data, objectives
 from vae import train as train_module
-from vae.data import load_dataset
 from vae.errors import TrainingError
 from vae.models import build_model
 from vae.train import evaluate, train
 
 from .test_train import config
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    return load_dataset("mnist5k")
-
-
-@pytest.fixture(scope="module")
-def small(dataset):
-    return dataset.subset(train=960, test=200)
 
 
 def test_a_non_finite_loss_stops_training_within_one_check_and_names_the_epoch(small, monkeypatch):
