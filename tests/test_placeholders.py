@@ -114,3 +114,10 @@ def test_values_come_only_from_current_scripts(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "numbers.json").write_text('{"a": 1}')
     assert placeholders.load_values(tmp_path, ["kept"]) == {"kept": {"a": 1}}
+
+
+def test_a_value_in_a_heading_is_reported(figures_out, caplog):
+    """The table of contents is made from the headings before the values go in."""
+    with caplog.at_level(logging.WARNING, logger="mkdocs"):
+        render("Intro.\n\n## {{ scores.examples }} digits\n", figures_out, page="a.md")
+    assert "a.md:3: a heading cannot quote a value" in caplog.text

@@ -36,6 +36,7 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)(?::([^}\s]+))?\
 OPENING = "{{"
 FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 CODE_SPAN = re.compile(r"(`+).*?\1")
+HEADING = re.compile(r"^#{1,6}\s")
 
 # A warning on a logger under "mkdocs" fails `mkdocs build --strict`.
 log = logging.getLogger("mkdocs.vae.placeholders")
@@ -136,6 +137,8 @@ def problems(text: str, values: dict[str, dict[str, Any]]) -> list[tuple[int, st
                 fence = None
             continue
         line = CODE_SPAN.sub("", line)
+        if HEADING.match(line) and PLACEHOLDER.search(line):
+            found.append((number, "a heading cannot quote a value: the contents list shows it raw"))
         start = line.find(OPENING)
         while start != -1:
             match = PLACEHOLDER.match(line, start)
