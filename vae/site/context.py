@@ -48,7 +48,7 @@ class FigureContext:
         )
         self.files: dict[str, bytes] = {}
         self.numbers: dict[str, int | float] = {}
-        self.words_: dict[str, str] = {}
+        self.recorded_words: dict[str, str] = {}
         self.models: dict[str, str] = {}
         self.datasets: dict[str, str] = {}
         self.files_read: dict[str, str] = {}
@@ -102,7 +102,7 @@ class FigureContext:
     def _check_key(self, key: str) -> None:
         if not key.isidentifier():
             raise VAEError(f"{self.name}: key {key!r} must be an identifier")
-        if key in self.numbers or key in self.words_:
+        if key in self.numbers or key in self.recorded_words:
             raise VAEError(f"{self.name}: {key} is recorded twice")
 
     def number(self, key: str, value: int | float) -> None:
@@ -140,12 +140,12 @@ class FigureContext:
         self._check_key(key)
         if not isinstance(text, str):
             raise VAEError(f"{self.name}: words {key} must be a string, not {_type_name(text)}")
-        self.words_[key] = text
+        self.recorded_words[key] = text
 
     def outputs(self) -> dict[str, bytes]:
         """The files to write: the saved outputs, the numbers and the words."""
         files = dict(self.files)
-        for filename, values in ((NUMBERS, self.numbers), (WORDS, self.words_)):
+        for filename, values in ((NUMBERS, self.numbers), (WORDS, self.recorded_words)):
             if values:
                 files[filename] = (json.dumps(values, indent=2, sort_keys=True) + "\n").encode()
         return files
