@@ -125,7 +125,8 @@ def make(ctx):
     chosen = choose_digits(gaps)
     record_chosen(ctx, chosen, gaps, dataset.class_names, labels)
     modes_peaks = record_modes(ctx, gaps, encoded, chosen["modes"])
-    titles = {"crisp": "smallest gap", "modes": f"{modes_peaks} peaks", "missed": "largest gap"}
+    peaks = f"{modes_peaks} peak" + ("s" if modes_peaks != 1 else "")
+    titles = {"crisp": "smallest gap", "modes": peaks, "missed": "largest gap"}
     posteriors_figure(ctx, gaps, encoded, x, chosen, titles)
     kl_directions_figure(ctx, model, x, grid, gaps, chosen["modes"])
     bounds_figure(ctx, model, x, gaps, chosen, titles, settings)
