@@ -11,7 +11,7 @@ from vae.site import diagram, plotting
 PAGE = "autoencoders.md"
 MODELS = ("ae-2d", "noisy-ae-2d-sigma-0.2", "vae-2d")
 DIGIT = 7  # index, in the test split, of the digit shown
-WIDTH = plotting.CONTENT_WIDTH
+WIDTH = plotting.COLUMN_WIDTH  # the desktop column; the text grows to read on a phone
 RED, BLUE = plotting.LOSS_COLOR, plotting.KL_COLOR
 
 

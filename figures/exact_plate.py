@@ -46,7 +46,7 @@ def edge(ax, start, end, color=plotting.INK, dashed=False, bend=0.0):
 
 
 def make(ctx):
-    fig, ax = diagram.diagram_axes(6.6, 3.7)
+    fig, ax = diagram.diagram_axes(6.5, 3.7)
     z, x = (3.6, 2.45), (3.6, 0.95)
     # The plate: what is inside repeats for i = 1, ..., N.
     ax.add_patch(

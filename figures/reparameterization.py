@@ -144,7 +144,7 @@ def make(ctx):
 
 def trick_diagram() -> bytes:
     """Sampling z directly blocks the gradient; sampling eps does not."""
-    fig, ax = diagram.diagram_axes(plotting.CONTENT_WIDTH, 4.6)
+    fig, ax = diagram.diagram_axes(plotting.COLUMN_WIDTH, 4.6)
     green, red = plotting.GRADIENT_COLOR, plotting.LOSS_COLOR
 
     ax.text(0.15, 4.35, "sampling $z$ directly", ha="left", va="center", weight="bold")
@@ -167,7 +167,7 @@ def trick_diagram() -> bytes:
         va="top",
     )
 
-    ax.plot([0.1, plotting.CONTENT_WIDTH - 0.1], [2.72, 2.72], color="#b0bec5", linewidth=1)
+    ax.plot([0.1, plotting.COLUMN_WIDTH - 0.1], [2.72, 2.72], color="#b0bec5", linewidth=1)
     ax.text(0.15, 2.45, "reparameterized", ha="left", va="center", weight="bold")
     mu = diagram.node(ax, 0.8, 1.75, r"$\mu$", plotting.CODE_COLOR)
     sigma = diagram.node(ax, 0.8, 0.45, r"$\sigma$", plotting.CODE_COLOR)

@@ -29,6 +29,27 @@ def test_text_smaller_than_a_caption_is_refused():
         plotting.check_text_size(line_figure(fontsize=9))
 
 
+def test_a_wide_figure_needs_text_large_enough_for_a_phone():
+    """12 pt fits the desktop column in a 10 in figure scaled to 700 px only if
+    enlarged; on a phone, a figure at CONTENT_WIDTH keeps 12 pt at 9 px or more."""
+    assert plotting.phone_text_px(plotting.MIN_FONT_PT, plotting.CONTENT_WIDTH) >= 9.0
+    assert plotting.phone_text_px(12, 7.3) < 9.0  # the old column width failed phones
+    assert plotting.phone_text_px(12, 3.0) == pytest.approx(16.0)  # shown at its own size
+    fig, ax = plotting.figure(figsize=(7.3, 3))
+    ax.set_title("wide", fontsize=13.1)  # enough for the desktop column, not a phone
+    with pytest.raises(ValueError, match="9 px on a phone"):
+        plotting.check_text_size(fig)
+
+
+def test_an_svg_records_its_smallest_text_for_the_browser_tests():
+    fig = line_figure()
+    fig.axes[0].set_xlabel("x", fontsize=14)
+    svg = plotting.svg_bytes(fig)
+    assert re.search(rb'<svg data-min-text-pt="12" ', svg)
+    with pytest.raises(ValueError, match=re.escape("9.0 pt")):
+        plotting.svg_bytes(line_figure(fontsize=9))
+
+
 def test_a_grid_png_has_sixteen_grays_and_the_scale_asked_for():
     from io import BytesIO
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from vae.site.plotting import INK, MIN_FONT_PT, use_style
+from vae.site.plotting import INK, min_font_pt, use_style
 
 BOX_STYLE = {"boxstyle": "round,pad=0.35", "linewidth": 1.2}  # a node's outline
 
@@ -21,8 +21,13 @@ Anchor = tuple[float, float] | plt.Text | plt.Rectangle
 
 
 def diagram_axes(width: float, height: float) -> tuple[plt.Figure, plt.Axes]:
-    """An empty canvas with data coordinates 0..width by 0..height, one unit per inch."""
+    """An empty canvas with data coordinates 0..width by 0..height, one unit per inch.
+
+    Its text is the smallest that reads in a figure this wide
+    (`plotting.min_font_pt`), a node's a point larger.
+    """
     use_style()
+    plt.rcParams["font.size"] = min_font_pt(width)
     fig = plt.figure(figsize=(width, height))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, width)
@@ -31,7 +36,9 @@ def diagram_axes(width: float, height: float) -> tuple[plt.Figure, plt.Axes]:
     return fig, ax
 
 
-def node(ax: plt.Axes, x: float, y: float, text: str, color: str, size: float = 13) -> plt.Text:
+def node(
+    ax: plt.Axes, x: float, y: float, text: str, color: str, size: float | None = None
+) -> plt.Text:
     """A labelled rounded box centred at (x, y); arrows can start or end at it."""
     return ax.text(
         x,
@@ -39,7 +46,7 @@ def node(ax: plt.Axes, x: float, y: float, text: str, color: str, size: float = 
         text,
         ha="center",
         va="center",
-        fontsize=size,
+        fontsize=size or plt.rcParams["font.size"] + 1,
         color=INK,
         zorder=3,
         bbox={**BOX_STYLE, "facecolor": color, "edgecolor": INK},
@@ -65,7 +72,7 @@ def arrow(
     dashed: bool = False,
     bend: float = 0.0,
     label_offset: tuple[float, float] = (0.0, 0.12),
-    label_size: float = MIN_FONT_PT,
+    label_size: float | None = None,
 ) -> None:
     """An arrow from start to end, each a point or a box (a `node` or a `picture`).
 
@@ -95,7 +102,14 @@ def arrow(
     )
     if label:
         middle = ((x0 + x1) / 2 + label_offset[0], (y0 + y1) / 2 + label_offset[1])
-        ax.text(*middle, label, ha="center", va="bottom", fontsize=label_size, color=color)
+        ax.text(
+            *middle,
+            label,
+            ha="center",
+            va="bottom",
+            fontsize=label_size or plt.rcParams["font.size"],
+            color=color,
+        )
 
 
 def term(
@@ -110,7 +124,7 @@ def term(
         linewidth=1.4,
         solid_capstyle="butt",
     )
-    ax.text((x0 + x1) / 2, y - 0.08, text, ha="center", va="top", fontsize=MIN_FONT_PT, color=color)
+    ax.text((x0 + x1) / 2, y - 0.08, text, ha="center", va="top", color=color)
 
 
 def picture(
@@ -132,5 +146,5 @@ def picture(
         (x - half, y - half), size, size, fill=False, edgecolor=INK, linewidth=1.0, zorder=3
     )
     ax.add_patch(frame)
-    ax.text(x, y - half - 0.1, title, ha="center", va="top", fontsize=MIN_FONT_PT)
+    ax.text(x, y - half - 0.1, title, ha="center", va="top")
     return frame

@@ -5,11 +5,15 @@ creation date or software version is written into SVG or PNG metadata.
 
 Two choices hold for every figure on the site:
 
-- **Text as large as a caption.** The article's column is about 700 px wide and
-  its captions are set at 16 px. A figure at most `CONTENT_WIDTH` inches wide is
-  shown at its own size (96 px per inch), where 12 pt is 16 px; a wider one is
-  scaled down, so its text must be larger in proportion. `check_text_size`
-  enforces this.
+- **Text as large as a caption, on a phone too.** The article's column is about
+  700 px wide on a desktop and its captions are set at 16 px. A figure at most
+  `CONTENT_WIDTH` inches wide is shown there at its own size (96 px per inch),
+  where 12 pt is 16 px; a wider one is scaled down, so its text must be larger
+  in proportion. On a phone 390 px wide the column is `PHONE_COLUMN_PX` wide
+  and every figure is scaled down to it; `CONTENT_WIDTH` is chosen so that
+  12 pt text still reads at `MIN_PHONE_PX` there. `check_text_size` enforces
+  both, and every SVG records its smallest text size on its root element
+  (`data-min-text-pt`) for the browser tests to measure on the page.
 - **A light card.** Every figure is drawn on an opaque white background, in the
   light and the dark colour scheme alike (the stylesheet gives it rounded
   corners and a margin in the dark one). Image grids of digits are ink on white
@@ -19,13 +23,19 @@ Two choices hold for every figure on the site:
 from __future__ import annotations
 
 import io
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
-CONTENT_WIDTH = 7.3  # inches: the width of the article's column at 96 px per inch
 MIN_FONT_PT = 12.0  # a caption's 16 px at 96 px per inch
+PHONE_COLUMN_PX = 358  # the article's column on a phone 390 CSS px wide
+MIN_PHONE_PX = 9.0  # the smallest text a figure may show on that phone
+# Inches: the widest figure shown at its own size in the desktop column (700 px)
+# whose 12 pt text, scaled down to the phone's column, is still MIN_PHONE_PX.
+CONTENT_WIDTH = 6.5
+COLUMN_WIDTH = 7.3  # inches: the desktop column, 700 px at 96 px per inch
 CARD = "white"  # the background of every figure
 INK = "#263238"  # text and outlines
 # Colours that mean the same in every figure: the parts of a model, and the
@@ -87,12 +97,19 @@ def canvas(figsize: tuple[float, float]) -> plt.Figure:
 
 
 def svg_bytes(fig: plt.Figure) -> bytes:
-    """The figure as SVG, with no date in it; the figure is closed."""
+    """The figure as SVG, with no date in it; the figure is closed.
+
+    Its text is checked against `check_text_size` first, and its smallest
+    text size, in points, is written on the root element as `data-min-text-pt`.
+    """
+    check_text_size(fig)
+    smallest = min((t.get_fontsize() for t in _visible_texts(fig)), default=MIN_FONT_PT)
     buffer = io.BytesIO()
     with plt.rc_context(STYLE):
         fig.savefig(buffer, format="svg", dpi=100, metadata={"Date": None, "Creator": None})
     plt.close(fig)
-    return buffer.getvalue()
+    svg = buffer.getvalue()
+    return svg.replace(b"<svg ", f'<svg data-min-text-pt="{smallest:g}" '.encode(), 1)
 
 
 def image_grid(
@@ -128,21 +145,40 @@ def grid_png(images: np.ndarray, columns: int, scale: int = 2, invert: bool = Tr
     return buffer.getvalue()
 
 
+def _visible_texts(fig: plt.Figure) -> list[plt.Text]:
+    return [t for t in fig.findobj(plt.Text) if t.get_visible() and t.get_text().strip()]
+
+
+def phone_text_px(font_pt: float, figure_width_in: float) -> float:
+    """The CSS px of `font_pt` text in a figure `figure_width_in` wide, on a
+    phone, where the figure is shown at most `PHONE_COLUMN_PX` wide."""
+    natural_px = figure_width_in * 96
+    return font_pt * 96 / 72 * min(1.0, PHONE_COLUMN_PX / natural_px)
+
+
+def min_font_pt(figure_width_in: float) -> float:
+    """The smallest text, in points, that a figure `figure_width_in` wide may
+    hold: a caption's size in the desktop column and `MIN_PHONE_PX` on a phone."""
+    desktop = MIN_FONT_PT * max(1.0, figure_width_in / COLUMN_WIDTH)
+    phone = MIN_FONT_PT * MIN_PHONE_PX / phone_text_px(MIN_FONT_PT, figure_width_in)
+    return math.ceil(max(desktop, phone) * 100) / 100
+
+
 def check_text_size(fig: plt.Figure) -> None:
     """Raises ValueError if any visible text of `fig` would read smaller than a
-    caption when the figure is shown at the column's width."""
-    scale = min(1.0, CONTENT_WIDTH / fig.get_figwidth())
+    caption when the figure is shown at the desktop column's width, or smaller
+    than `MIN_PHONE_PX` on a phone."""
+    width = fig.get_figwidth()
+    least = min_font_pt(width) - 0.01
     small = [
         f"{t.get_text()!r} ({t.get_fontsize():.1f} pt)"
-        for t in fig.findobj(plt.Text)
-        if t.get_visible()
-        and t.get_text().strip()
-        and t.get_fontsize() * scale < MIN_FONT_PT - 0.01
+        for t in _visible_texts(fig)
+        if t.get_fontsize() < least
     ]
     if small:
         raise ValueError(
-            f"text smaller than {MIN_FONT_PT:g} pt at {CONTENT_WIDTH:g} in wide: "
-            + ", ".join(small)
+            f"text smaller than {MIN_FONT_PT:g} pt at {COLUMN_WIDTH:g} in wide, or than"
+            f" {MIN_PHONE_PX:g} px on a phone, in a figure {width:g} in wide: " + ", ".join(small)
         )
 
 
