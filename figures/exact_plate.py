@@ -48,16 +48,16 @@ def edge(ax, start, end, color=plotting.INK, dashed=False, bend=0.0):
 def make(ctx):
     fig, ax = diagram.diagram_axes(6.5, 3.7)
     z, x = (3.6, 2.45), (3.6, 0.95)
-    # The plate: what is inside repeats for i = 1, ..., N.
+    # The plate: what is inside repeats for n = 1, ..., N.
     ax.add_patch(
         FancyBboxPatch(
             (1.75, 0.2), 3.35, 3.3, boxstyle="round,pad=0.02,rounding_size=0.12",
             fill=False, edgecolor=plotting.INK, linewidth=1.3,
         )
     )  # fmt: skip
-    ax.text(5.0, 0.3, "$i = 1, \\dots, N$", ha="right", va="bottom")
-    variable(ax, *z, "$z_i$")
-    variable(ax, *x, "$x_i$", shaded=True)
+    ax.text(5.0, 0.3, "$n = 1, \\dots, N$", ha="right", va="bottom")
+    variable(ax, *z, "$z_n$")
+    variable(ax, *x, "$x_n$", shaded=True)
     # The generative model: z ~ N(0, I), x ~ p_theta(x | z).
     ax.text(z[0], z[1] + RADIUS + 0.08, r"$p(z) = \mathcal{N}(0, I)$", ha="center", va="bottom")
     edge(ax, (z[0], z[1] - RADIUS), (x[0], x[1] + RADIUS))

@@ -106,6 +106,22 @@ def test_every_figure_comes_from_a_script_and_has_a_caption():
         assert "/// tab" not in text, f"{page.name}: tabs use the === syntax of pymdownx.tabbed"
 
 
+def captions(text: str) -> list[str]:
+    """The text of each figure caption, without its script link."""
+    blocks = re.findall(r"/// figure-caption\n(.*?)\n///", text, flags=re.S)
+    return [re.sub(r"\s*\[Script\]\([^)]*\)", "", b).strip() for b in blocks]
+
+
+def test_a_caption_says_what_to_look_at_then_gives_at_most_two_numbers():
+    """A caption opens with one sentence, free of values, on what the figure
+    shows; values beyond two belong in the text."""
+    for page in DOCS.glob("*.md"):
+        for caption in captions(page.read_text()):
+            first = re.split(r"(?<=[.!?])\s", caption, maxsplit=1)[0]
+            assert "{{" not in first, f"{page.name}: a value in the first sentence of {caption!r}"
+            assert caption.count("{{") <= 2, f"{page.name}: more than two values in {caption!r}"
+
+
 def test_every_script_feeds_a_page_that_exists():
     for script in scheduler.discover(FIGURES):
         assert script.page is not None, f"{script.name} names no PAGE"

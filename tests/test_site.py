@@ -3,6 +3,7 @@ temporary copies of the repository."""
 
 import filecmp
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -60,6 +61,14 @@ def test_strict_build_renders_figures_and_numbers(built):
     # The notebook page shows the outputs of its execution at build time.
     notebook = (root / "site" / "notebook" / "index.html").read_text()
     assert "test ELBO after" in notebook and "data:image/png;base64" in notebook
+
+
+def test_footnotes_are_numbered_in_the_order_the_text_cites_them(built):
+    root, _ = built
+    for path in sorted((root / "site").rglob("index.html")):
+        cited = re.findall(r'class="footnote-ref" href="#fn:[^"]+">(\d+)</a>', path.read_text())
+        first = list(dict.fromkeys(int(n) for n in cited))
+        assert first == list(range(1, len(first) + 1)), f"{path.parent.name}: {cited}"
 
 
 def test_a_prose_edit_reruns_nothing(built):
