@@ -17,7 +17,7 @@ from .conftest import copy_repo
 
 pytestmark = pytest.mark.slow
 
-PAGES = ("index", "autoencoders", "variational-inference", "results", "figure-scripts")
+PAGES = ("index", "autoencoders", "variational-inference", "results", "training", "figure-scripts")
 
 
 def test_zensical_builds_every_number_and_figure(built_site, tmp_path):

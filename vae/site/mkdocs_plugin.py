@@ -38,7 +38,7 @@ log = get_plugin_logger("vae-figures")
 PLACEHOLDER_EXTENSION = "vae.site.placeholders"
 EXTENSIONS = {  # the Markdown extensions the pages need, and what each does
     PLACEHOLDER_EXTENSION: "it puts the figures' numbers into the pages",
-    "vae.site.pages": "it writes the figure-scripts page's sections",
+    "vae.site.pages": "it writes the figure-scripts page's sections and the training tables",
 }
 
 

@@ -6,11 +6,15 @@ section per discovered script (its docstring's first paragraph, the page it
 feeds, the models it asks for, and its source), in the order of the pages it
 feeds. A new script therefore appears there, with the anchor its captions link
 to (`figure-scripts.md#NAME`), as soon as it exists.
+
+The training page's marker becomes the tables of every trained model, with
+the scripts and pages that use each (`vae.site.training_page`).
 """
 
 from __future__ import annotations
 
 import ast
+import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +23,7 @@ from typing import Any
 from markdown import Extension, Markdown
 from markdown.preprocessors import Preprocessor
 
+from vae.site import training_page
 from vae.site.project import FigureScript
 
 MARKER = "<!-- the figure scripts, generated -->"
@@ -28,6 +33,9 @@ _FIGURE_IMG = re.compile(r'<img(?![^>]*\sloading=)(?=[^>]*\ssrc="[^"]*figures/)'
 # A highlighted name, the commonest token of a code block: the theme colours it
 # as the code's own text (--md-code-hl-name-color is --md-code-fg-color).
 _PLAIN_NAME = re.compile(r'<span class="n">([^<]*)</span>')
+
+# A warning on a logger under "mkdocs" fails `mkdocs build --strict`.
+log = logging.getLogger("mkdocs.vae.pages")
 
 
 def nav_titles(nav: Any) -> dict[str, str]:
@@ -137,19 +145,37 @@ class _Sections(Preprocessor):
 
     def run(self, lines: list[str]) -> list[str]:
         text = "\n".join(lines)
-        if MARKER not in text:
+        if MARKER not in text and training_page.MARKER not in text:
             return lines
         from vae.site.placeholders import checkout
         from vae.site.project import discover
 
         root = Path(self.extension.getConfig("root") or checkout())
         titles = nav_titles(config_nav(root / "mkdocs.yml"))
-        return fill(text, discover(root / "figures"), titles).split("\n")
+        scripts = discover(root / "figures")
+        text = fill(text, scripts, titles)
+        if training_page.MARKER in text:
+            text = text.replace(training_page.MARKER, trained_models(root, scripts, titles))
+        return text.split("\n")
+
+
+def trained_models(root: Path, scripts: list[FigureScript], titles: dict[str, str]) -> str:
+    """The training page's tables for the checkout at `root`, in the profile
+    $VAE_PROFILE names; a warning, and a note on the page, when they cannot be made."""
+    from vae.errors import VAEError
+    from vae.site.project import Project, profile_from_env
+
+    try:
+        models = training_page.load(Project(root, profile_from_env()))
+    except VAEError as e:
+        log.warning(f"the trained models cannot be listed: {e}")
+        return f'!!! failure "The trained models cannot be listed"\n\n    {e}\n'
+    return training_page.markdown(models, scripts, titles)
 
 
 class FigureScriptsExtension(Extension):
-    """Writes the figure-scripts page's sections where its marker stands, before
-    pymdownx.snippets includes each script's source."""
+    """Writes the figure-scripts page's sections and the training page's tables
+    where their markers stand, before pymdownx.snippets includes each script's source."""
 
     def __init__(self, **kwargs: Any) -> None:
         self.config = {"root": ["", "the checkout (default: the one being built)"]}

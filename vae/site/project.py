@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vae.errors import VAEError
-from vae.site.experiments import PROFILES, Profile
+from vae.site.experiments import EXPERIMENTS, PROFILES, Profile
 
 PROFILE_ENV = "VAE_PROFILE"
 CACHE_ENV = "VAE_CACHE_DIR"
@@ -21,6 +21,8 @@ JOBS_ENV = "VAE_JOBS"
 TIMEOUT_ENV = "VAE_TASK_TIMEOUT"
 # What a site build reads: copied by the site benchmark and the tests.
 CHECKOUT = ("vae", "figures", "docs", "mkdocs.yml")
+# MODELS = "all": every experiment in vae/site/experiments.py, named there once.
+ALL_MODELS = "all"
 
 
 def profile_from_env() -> Profile:
@@ -123,7 +125,7 @@ class FigureScript:
     name: str  # the file's stem; also the namespace of its numbers
     path: Path
     page: str | None  # PAGE: the page it feeds
-    models: tuple[str, ...] = ()  # MODELS: the experiments it asks for
+    models: tuple[str, ...] = ()  # MODELS: the experiments it asks for ("all" spelled out)
     error: str = ""  # why it cannot run at all (a syntax error), else empty
 
 
@@ -201,8 +203,10 @@ def discover(figures_dir: Path) -> list[FigureScript]:
             raise VAEError(f"{path}: {e}") from None
         if page is not None and not isinstance(page, str):
             raise VAEError(f"{path}: PAGE must be a string")
+        if models == ALL_MODELS:
+            models = tuple(EXPERIMENTS)
         if not isinstance(models, (tuple, list)) or not all(isinstance(m, str) for m in models):
-            raise VAEError(f"{path}: MODELS must be a tuple of experiment names")
+            raise VAEError(f'{path}: MODELS must be a tuple of experiment names, or "all"')
         scripts.append(FigureScript(path.stem, path, page, tuple(models)))
     return scripts
 
