@@ -198,7 +198,7 @@ def record_modes(ctx, gaps, encoded, i):
     retrained model. Returns the number of peaks."""
     posterior = gaps.posterior
     peaks = count_peaks(posterior, i)
-    ctx.words("modes_peaks_word", count_words(peaks))
+    ctx.words("modes_peaks", f"{count_words(peaks)} peak" + ("s" if peaks != 1 else ""))
     q_place = place_words(place(posterior, i, encoded.mu[i]), peaks)
     ctx.words("modes_q_place", q_place)
     # The body adds how high the posterior is under q's centre, when it is off a peak.
