@@ -46,4 +46,5 @@ def test_zensical_builds_every_number_and_figure(built_site, tmp_path):
             if "figures/" in source:
                 assert (page.parent / source).resolve().is_file(), f"{name}: {source} missing"
     assert (site / "figure-scripts" / "index.html").read_text().count('id="exact_posterior"') == 1
+    assert "<code>vae-20d-gray</code>" in (site / "training" / "index.html").read_text()
     assert (site / "assets" / "katex" / "katex.min.js").is_file()
