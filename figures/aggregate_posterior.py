@@ -3,11 +3,15 @@ autoencoders at three fixed noise levels and of the VAE, against the prior p(z);
 what each decodes from codes drawn from the prior; and the split of the average
 KL term that compares q(z) with p(z).
 
-q(z) is the mixture (1/N) sum_n q(z|x_n) of the N test digits' Gaussians:
-N(mu(x), sigma_0^2 I) for the noisy autoencoder, whose KL term is therefore
-||mu||^2 / 2 plus a constant, and N(mu(x), diag sigma^2(x)) for the VAE. The
-average KL term splits exactly as (Hoffman & Johnson 2016, "ELBO surgery: yet
-another way to carve up the variational evidence lower bound")
+q(z) is the mixture (1/N) sum_n q(z|x_n) of the N training digits' Gaussians,
+the codes the decoder was trained on: N(mu(x), sigma_0^2 I) for the noisy
+autoencoder, whose KL term is therefore ||mu||^2 / 2 plus a constant, and
+N(mu(x), diag sigma^2(x)) for the VAE. The holes, the class shares and the split
+are all of that one q(z): a mixture of fewer digits is thinner, and has more
+holes. The reconstruction term and the ELBO are scores of the test digits. The
+average KL term over the training digits splits exactly as (Hoffman & Johnson
+2016, "ELBO surgery: yet another way to carve up the variational evidence lower
+bound")
 
     mean_n KL(q(z|x_n) || p(z)) = I(x; z) + KL(q(z) || p(z)),
 
@@ -19,6 +23,8 @@ The maths is in `vae.aggregate`, the words in `vae.words`; this script computes,
 records and draws.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 from matplotlib.colors import PowerNorm
@@ -26,42 +32,65 @@ from matplotlib.colors import PowerNorm
 from vae.aggregate import (
     class_shares,
     elbo_surgery,
-    hole_share,
+    hole_indicators,
     mixture_log_density,
+    nearer_another_share,
     nearest_neighbour_distances,
+    rank_correlation,
 )
-from vae.data import test_inputs
+from vae.data import binarize, fixed_generator, test_inputs, to_unit_interval
 from vae.models import Posterior
 from vae.objectives import gaussian_kl
 from vae.posterior import gaussian_share
 from vae.site import plotting
 from vae.site.experiments import NOISE_SIGMAS, noise_name
 from vae.stats import mean_and_se
-from vae.words import VERDICT_WORDS, elbo_verdict, loss_places, verdict
+from vae.words import (
+    HOLES_VERSUS_VAE,
+    VERDICT_WORDS,
+    correlation_words,
+    distance_words,
+    elbo_verdict,
+    quantifier,
+    search_words,
+    trend_words,
+    verdict,
+)
 
 PAGE = "autoencoders.md"
 MODELS = ("noisy-ae-2d-sigma-0.05", "noisy-ae-2d-sigma-0.2", "noisy-ae-2d", "vae-2d")
-SAMPLES_PER_CODE = 40  # draws from each test digit's q(z|x) for the Monte Carlo estimate
-PRIOR_SAMPLES = 20_000  # draws from p(z) to find holes and the classes the prior lands on
+SAMPLES_PER_CODE = 2  # draws from each training digit's q(z|x) for the Monte Carlo estimate
+PRIOR_SAMPLES = 10_000  # draws from p(z) to find holes and the classes the prior lands on
 HOLE_RATIO = 0.1  # q(z) below this fraction of p(z) counts as a hole
 RECONSTRUCTION_SAMPLES = 10  # draws of z per test digit for E_q[log p(x|z)]
-TIE_SES = 2  # ELBOs closer than this many standard errors of their difference: a tie
-FAR_OUT = 1.5  # a class lies far out when this many times the digits' share is beyond 2 sigma
+TIE_SES = 2  # differences within this many standard errors: a tie
 SIDE = 4  # a SIDE x SIDE grid of prior samples per noise level, on the same codes
-GRID_POINTS = 161  # points per axis where a density is drawn
+GRID_POINTS = 121  # points per axis where a density is drawn
 SEED = 0
 # Of the split of the average KL, the page quotes both parts for every model;
 # for the VAE also the whole, its bound log N and the estimate's standard error.
 SPLIT_PARTS = ("mutual_information", "marginal_kl")
 
 
-# -- the figure ---------------------------------------------------------------
+class Codes(NamedTuple):
+    """A model, its test inputs and q(z|x) of the test and of the training digits."""
+
+    run: object
+    x: torch.Tensor
+    test: Posterior
+    train: Posterior
 
 
 def posterior(run, x):
     """mu and logvar of q(z|x) for inputs x."""
     with torch.no_grad():
         return run.model.encode(x)
+
+
+def training_inputs(dataset, binarization):
+    """The training images as model inputs, as `test_inputs` makes the test images."""
+    x = to_unit_interval(dataset.train_images)
+    return x if binarization == "continuous" else binarize(x, fixed_generator())
 
 
 def sigma_key(sigma):
@@ -72,22 +101,27 @@ def sigma_key(sigma):
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
     generator = torch.Generator().manual_seed(SEED)
-    posteriors = {}
+    models = {}
     for name, key in [*((noise_name(s), sigma_key(s)) for s in NOISE_SIGMAS), ("vae-2d", "vae")]:
         run = ctx.model(name)
         x = test_inputs(dataset, run.config.data.binarize)
-        posteriors[key] = (run, x, *posterior(run, x))
-    noise_levels(ctx, dataset, posteriors)
-    split_table(ctx, posteriors, generator)
-    vae_against_prior(ctx, dataset, posteriors["vae"], generator)
+        train = posterior(run, training_inputs(dataset, run.config.data.binarize))
+        models[key] = Codes(run, x, posterior(run, x), train)
+    noise_levels(ctx, dataset, models, generator)
+    # The same draws from the prior for every model's holes and the VAE's classes,
+    # so that the models' shares of holes are compared draw by draw.
+    z_prior = torch.randn((PRIOR_SAMPLES, 2), generator=generator, dtype=torch.float64)
+    split_table(ctx, models, z_prior, generator)
+    vae_against_prior(ctx, dataset, models["vae"].train, z_prior)
+    ctx.number("q_examples", len(dataset.train_labels))
 
 
-def density_grid(mu, logvar, limit):
+def density_grid(q, limit):
     """q(z) on a GRID_POINTS x GRID_POINTS grid over [-limit, limit]^2, first row at the bottom."""
     axis = torch.linspace(-limit, limit, GRID_POINTS, dtype=torch.float64)
     z2, z1 = torch.meshgrid(axis, axis, indexing="ij")
     grid = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
-    log_q = mixture_log_density(grid, mu.double(), logvar.double())
+    log_q = mixture_log_density(grid, q.mu.double(), q.logvar.double())
     return log_q.exp().view(GRID_POINTS, GRID_POINTS).numpy()
 
 
@@ -96,92 +130,95 @@ def density_image(ax, density, limit, **style):
     ax.imshow(density, origin="lower", extent=(-limit, limit, -limit, limit), cmap="Greys", **style)
 
 
-def noise_numbers(ctx, codes):
+def noise_numbers(ctx, codes, generator):
     """Each noise level; at the smallest and the largest, which the page contrasts,
-    how many noise widths separate a code from its nearest neighbour; at the
-    largest, how far from the origin its codes lie. `codes` maps sigma to mu."""
+    how many noise widths separate a training digit's code from its nearest
+    neighbour, and how many noisy codes lie nearer another digit's centre than
+    their own; at the largest, how far from the origin its codes lie. `codes`
+    maps sigma to the training digits' q(z|x)."""
     smallest, largest = NOISE_SIGMAS[0], NOISE_SIGMAS[-1]
     for sigma in NOISE_SIGMAS:
         ctx.number(f"{sigma_key(sigma)}_sigma", sigma)
     for sigma in (smallest, largest):
-        nearest = nearest_neighbour_distances(codes[sigma]).numpy()
-        ctx.number(f"{sigma_key(sigma)}_neighbour_gap", float(np.median(nearest) / sigma))
-    z = codes[largest].numpy()
+        key, q = sigma_key(sigma), codes[sigma]
+        nearest = nearest_neighbour_distances(q.mu).numpy()
+        ctx.number(f"{key}_neighbour_gap", float(np.median(nearest) / sigma))
+        share, _ = nearer_another_share(q.mu, q.logvar, generator)
+        ctx.number(f"{key}_nearer_another", share)
+        ctx.words(f"{key}_nearer_another_words", quantifier(share))
+    z = codes[largest].mu.numpy()
     ctx.number(f"{sigma_key(largest)}_means_rms", float(np.sqrt((z**2).sum(axis=1).mean())))
 
 
-def noise_levels(ctx, dataset, posteriors):
+def noise_levels(ctx, dataset, models, generator):
     """The codes of the noisy autoencoders on shared axes, and their prior samples."""
     labels = dataset.test_labels.numpy()
-    noisy = {s: posteriors[sigma_key(s)] for s in NOISE_SIGMAS}
-    limit = plotting.map_limit(*(mu.numpy() for _, _, mu, _ in noisy.values()), quantile=1)
+    noisy = {s: models[sigma_key(s)] for s in NOISE_SIGMAS}
+    limit = plotting.map_limit(*(m.test.mu.numpy() for m in noisy.values()), quantile=1)
     z_prior = torch.randn((SIDE * SIDE, 2), generator=torch.Generator().manual_seed(SEED))
     fig, axes = plotting.figure(
         2, 3, figsize=(plotting.CONTENT_WIDTH, 6.0), height_ratios=(1, 1.05)
     )
-    for column, (sigma, (run, _, mu, logvar)) in enumerate(noisy.items()):
+    for column, (sigma, codes) in enumerate(noisy.items()):
         ax = axes[0, column]
-        density = density_grid(mu, logvar, limit)
+        density = density_grid(codes.train, limit)
         density_image(
             ax, density, limit, vmin=0, vmax=float(np.quantile(density, 0.995)), alpha=0.6
         )
-        plotting.latent_scatter(ax, mu.numpy(), labels, rf"$\sigma_0 = {sigma:g}$", limit)
+        plotting.latent_scatter(
+            ax, codes.test.mu.numpy(), labels, rf"$\sigma_0 = {sigma:g}$", limit
+        )
         plotting.prior_circles(ax, label=False)
         if column:
             ax.set_ylabel("")
             ax.set_yticklabels([])
         with torch.no_grad():
-            samples = run.model.decode_mean(z_prior).numpy()
+            samples = codes.run.model.decode_mean(z_prior).numpy()
         plotting.digits(axes[1, column], samples, SIDE)
     axes[1, 0].set_title("decoded from $z \\sim \\mathcal{N}(0, I)$", loc="left", pad=14)
     fig.get_layout_engine().set(h_pad=0.1)
     plotting.class_legend(fig, dataset.class_names)
     plotting.check_text_size(fig)
     ctx.save("noise-levels.svg", plotting.svg_bytes(fig))
-    noise_numbers(ctx, {sigma: mu for sigma, (_, _, mu, _) in noisy.items()})
+    noise_numbers(ctx, {sigma: codes.train for sigma, codes in noisy.items()}, generator)
     ctx.number("noise_samples", SIDE * SIDE)
     ctx.number("noise_levels", len(NOISE_SIGMAS))
 
 
-def split_table(ctx, posteriors, generator):
+def split_table(ctx, models, z_prior, generator):
     """For each model: the split of the average KL, holes, the reconstruction term, the ELBO."""
-    elbos, standard_errors = {}, []
-    for key, (run, x, mu, logvar) in posteriors.items():
-        for quantity, value in elbo_surgery(mu, logvar, SAMPLES_PER_CODE, generator).items():
+    elbos, holes, columns, standard_errors = {}, {}, {}, []
+    for key, (run, x, test, train) in models.items():
+        split = elbo_surgery(train.mu, train.logvar, SAMPLES_PER_CODE, generator)
+        for quantity, value in split.items():
             if key == "vae" or quantity in SPLIT_PARTS:
                 ctx.number(f"{key}_{quantity}", value)
-        # Holes: codes drawn from p(z) where the codes' own density q(z) is under
-        # HOLE_RATIO times p(z), where the decoder was hardly trained.
-        z_prior = torch.randn((PRIOR_SAMPLES, 2), generator=generator, dtype=torch.float64)
-        holes, _ = hole_share(mu, logvar, z_prior, HOLE_RATIO)
-        ctx.number(f"{key}_holes", holes)
-        recon = run.model.reconstruction_term(
-            x, RECONSTRUCTION_SAMPLES, generator, Posterior(mu, logvar)
-        )
-        elbos[key] = recon - gaussian_kl(mu, logvar)
+        # Holes: codes drawn from p(z) where q(z) is under HOLE_RATIO times p(z),
+        # where the decoder was hardly trained.
+        holes[key] = hole_indicators(train.mu, train.logvar, z_prior, HOLE_RATIO)
+        ctx.number(f"{key}_holes", float(holes[key].mean()))
+        recon = run.model.reconstruction_term(x, RECONSTRUCTION_SAMPLES, generator, test)
+        elbos[key] = recon - gaussian_kl(test.mu, test.logvar)
         for quantity, values in (("log_px_given_z", recon), ("elbo", elbos[key])):
             mean, se = mean_and_se(values)
             ctx.number(f"{key}_{quantity}", mean)
             standard_errors.append(se)
+        columns[key] = (float(recon.mean()), split["mutual_information"], split["marginal_kl"])
+    # The share of the VAE's KL term that is the information its codes carry.
+    vae_split = columns["vae"][1] / (columns["vae"][1] + columns["vae"][2])
+    ctx.words("vae_information_words", quantifier(vae_split))
     # The page gives one bound for the standard errors of all these means.
     ctx.number("largest_se", max(standard_errors))
-    # The models are scored on the same digits: their difference is measured far
-    # more precisely than either score, so it gets a standard error of its own.
-    # The prose says how they compare in words computed here, so that a retrained
-    # model cannot leave a sentence behind its numbers. The page words the
-    # comparison with each noise level but the largest, whose difference it states.
-    verdicts: dict[str, list[str]] = {"ahead": [], "tied": [], "behind": []}
-    for sigma in NOISE_SIGMAS:
-        key = sigma_key(sigma)
-        mean, se = mean_and_se(elbos["vae"] - elbos[key])
-        ctx.number(f"{key}_elbo_below_vae", mean)
-        ctx.number(f"{key}_elbo_below_vae_se", se)
-        which = verdict(mean, se, TIE_SES)
-        if sigma != NOISE_SIGMAS[-1]:
-            ctx.words(f"{key}_versus_vae", VERDICT_WORDS[which])
-        verdicts[which].append(rf"\(\sigma_0 = {sigma:g}\)")
-    ctx.number("tie_ses", TIE_SES)
-    ctx.words("elbo_verdict", elbo_verdict(verdicts))
+    comparisons(ctx, elbos, holes)
+    # How the columns move from the smallest noise level to the largest.
+    noisy = [sigma_key(s) for s in NOISE_SIGMAS]
+    series = {
+        "the reconstruction term": [columns[k][0] for k in noisy],
+        r"\(I(x; z)\)": [columns[k][1] for k in noisy],
+        "the holes": [float(holes[k].mean()) for k in noisy],
+        r"\(\mathrm{KL}(q(z) \,\|\, p(z))\)": [columns[k][2] for k in noisy],
+    }
+    ctx.words("noise_trend", trend_words(series))
     ctx.number("test_examples", len(elbos["vae"]))
     ctx.number("samples_per_code", SAMPLES_PER_CODE)
     ctx.number("reconstruction_samples", RECONSTRUCTION_SAMPLES)
@@ -189,45 +226,78 @@ def split_table(ctx, posteriors, generator):
     ctx.number("prior_samples", PRIOR_SAMPLES)
 
 
+def comparisons(ctx, elbos, holes):
+    """Each noise level against the VAE, on the ELBO and on holes, in numbers and words.
+
+    The models are scored on the same digits and the same draws from the prior:
+    their differences are measured far more precisely than either score, so each
+    gets a standard error of its own. The prose says how they compare in words
+    computed here, so that a retrained model cannot leave a sentence behind its
+    numbers."""
+    verdicts: dict[str, list[str]] = {"ahead": [], "tied": [], "behind": []}
+    by_level = {}
+    for sigma in NOISE_SIGMAS:
+        key, label = sigma_key(sigma), rf"\(\sigma_0 = {sigma:g}\)"
+        mean, se = mean_and_se(elbos["vae"] - elbos[key])
+        ctx.number(f"{key}_elbo_below_vae", mean)
+        ctx.number(f"{key}_elbo_below_vae_se", se)
+        which = verdict(mean, se, TIE_SES)
+        ctx.words(f"{key}_versus_vae", VERDICT_WORDS[which])
+        verdicts[which].append(label)
+        by_level[label] = which
+        if sigma != NOISE_SIGMAS[-1]:  # the page words the holes of the other two
+            more, more_se = mean_and_se(holes[key] - holes["vae"])
+            which_holes = verdict(more, more_se, TIE_SES)
+            ctx.words(f"{key}_holes_versus_vae", HOLES_VERSUS_VAE[which_holes])
+    ctx.number("tie_ses", TIE_SES)
+    ctx.words("elbo_verdict", elbo_verdict(verdicts))
+    ctx.words("search", search_words(by_level))
+
+
 def class_numbers(ctx, dataset, mu, prior_share, prior_share_se, data_share):
-    """The classes the prior's codes land on least and most, and where the least lose them."""
-    labels = dataset.test_labels
+    """The classes the prior's codes land on least, how far out they lie, and how
+    far out a class lies against its share of the draws, across all classes."""
+    labels = dataset.train_labels
+    classes = len(dataset.class_names)
     order = np.argsort(prior_share / data_share)
-    beyond = {}  # rank -> share of the class's means beyond the prior's 2-sigma circle
-    for rank, c in (("low", order[0]), ("low2", order[1]), ("high", order[-1])):
+    beyond = np.array(
+        [float((mu[labels == c].square().sum(dim=1) > 4.0).double().mean()) for c in range(classes)]
+    )  # share of each class's means beyond 2 sigma
+    # The class with the most means beyond the circle, of those not drawn least.
+    far = max(order[2:], key=lambda c: beyond[c])
+    for rank, c in (("low", order[0]), ("low2", order[1]), ("far", far)):
         ctx.words(f"{rank}_class", dataset.class_names[c])
         ctx.number(f"{rank}_prior_share", float(prior_share[c]))
-        outside = mu[labels == int(c)].square().sum(dim=1) > 4.0  # beyond the 2-sigma circle
-        beyond[rank] = float(outside.double().mean())
-        ctx.number(f"{rank}_outside_2sigma", beyond[rank])
+        ctx.number(f"{rank}_outside_2sigma", float(beyond[c]))
     # The least-drawn class's share, with its error, against its share of the digits.
     ctx.number("low_prior_share_se", float(prior_share_se[order[0]]))
     ctx.number("low_data_share", float(data_share[order[0]]))
     inside = float((mu.square().sum(dim=1) <= 4.0).double().mean())
     ctx.number("means_inside_2sigma", inside)
-    # Why the two least-drawn classes lose their draws, worded from their shares
-    # beyond the circle, so that the sentence follows a retrained model.
-    far_out = [beyond[rank] >= FAR_OUT * (1 - inside) for rank in ("low", "low2")]
-    names = [dataset.class_names[c] for c in order[:2]]
-    ctx.words("low_places", loss_places(names, far_out))
     ctx.number("prior_inside_2sigma", gaussian_share(2.0))
+    # Across the classes: the median distance of a class's means from the origin
+    # against its share of the draws over its share of the digits.
+    distance = torch.stack([mu[labels == c].norm(dim=1).median() for c in range(classes)])
+    r = rank_correlation(distance, torch.as_tensor(prior_share / data_share))
+    ctx.number("distance_draws_correlation", r)
+    ctx.words("distance_draws_correlation_words", correlation_words(r))
+    ctx.words("distance_draws_words", distance_words(r))
+    ctx.number("classes", classes)
 
 
-def vae_against_prior(ctx, dataset, vae, generator):
+def vae_against_prior(ctx, dataset, q, z_prior):
     """The VAE's q(z) with the prior's circles, and the classes the prior's samples land on."""
-    _, _, mu, logvar = vae
-    labels = dataset.test_labels
+    labels = dataset.train_labels
     classes = len(dataset.class_names)
-    limit = plotting.map_limit(mu.numpy(), quantile=1)
-    density = density_grid(mu, logvar, limit)
+    limit = plotting.map_limit(q.mu.numpy(), quantile=1)
+    density = density_grid(q, limit)
 
-    # Each class's share of q at points drawn from p, against its share of the test digits.
-    z_prior = torch.randn((PRIOR_SAMPLES, 2), generator=generator)
+    # Each class's share of q at points drawn from p, against its share of the digits.
     prior_share, prior_share_se = (
-        t.numpy() for t in class_shares(z_prior, mu, logvar, labels, classes)
+        t.numpy() for t in class_shares(z_prior, q.mu, q.logvar, labels, classes)
     )
     data_share = np.bincount(labels.numpy(), minlength=classes) / len(labels)
-    class_numbers(ctx, dataset, mu, prior_share, prior_share_se, data_share)
+    class_numbers(ctx, dataset, q.mu, prior_share, prior_share_se, data_share)
 
     fig, (ax_map, ax_bar) = plotting.figure(
         1, 2, figsize=(plotting.CONTENT_WIDTH, 3.8), width_ratios=(1, 1.1)
@@ -246,7 +316,7 @@ def vae_against_prior(ctx, dataset, vae, generator):
     ax_bar.bar(positions, prior_share, 0.7, yerr=2 * prior_share_se, color=colors)
     ax_bar.hlines(
         data_share, positions - 0.45, positions + 0.45, color=plotting.INK, linewidth=2,
-        label="share of test digits",
+        label="share of training digits",
     )  # fmt: skip
     ax_bar.set_xticks(positions, dataset.class_names)
     ax_bar.set_xlabel("class")

@@ -10,6 +10,7 @@ sigma_2(x), the radius of the circle with the area of q(z|x)'s 1-sigma ellipse.
 import numpy as np
 import torch
 
+from vae.aggregate import rank_correlation
 from vae.data import test_inputs
 from vae.site import plotting
 
@@ -24,12 +25,6 @@ SINGLE = ("ae-2d", "vae-2d")  # the models that also get a map of their own
 RADIUS_QUANTILE = 0.99  # the share of codes inside the quoted radius
 SHOWN = 10  # digits in each row of the most and least precise codes
 RANGE = (5, 95)  # the percentiles quoted as the range of sigma(x)
-
-
-def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation (no ties in continuous data)."""
-    ranks_a, ranks_b = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
-    return float(np.corrcoef(ranks_a, ranks_b)[0, 1])
 
 
 def posterior(ctx, name, x):
@@ -136,4 +131,6 @@ def learned_sigma(ctx, dataset, x, mu, sigma):
         ctx.number(f"sigma_{name}_quantile", float(np.percentile(spread, percent)))
     ctx.number("sigma_shown", SHOWN)
     # Broad codes far out: rank correlation of sigma(x) with the distance of mu(x) from 0.
-    ctx.number("sigma_radius_correlation", rank_correlation(spread, np.linalg.norm(mu, axis=1)))
+    radius = np.linalg.norm(mu, axis=1)
+    correlation = rank_correlation(torch.from_numpy(spread), torch.from_numpy(radius))
+    ctx.number("sigma_radius_correlation", correlation)

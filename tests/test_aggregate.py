@@ -155,3 +155,70 @@ def test_nearest_neighbour_distances_match_a_dense_scan():
     ]
     actual = aggregate.nearest_neighbour_distances(z)
     assert actual.tolist() == pytest.approx(expected, rel=1e-6)
+
+
+def test_mixture_density_is_exact_where_most_terms_underflow():
+    # Narrow clouds far apart: at each point all but one term is below e^-700 of
+    # the largest, where the exponential is floored; the density is still exact.
+    mu = torch.tensor([[-40.0, 0.0], [0.0, 0.0], [40.0, 3.0]], dtype=torch.float64)
+    logvar = torch.full_like(mu, math.log(0.01**2))
+    z = torch.tensor([[0.01, -0.02], [39.9, 3.0], [-20.0, 0.0]], dtype=torch.float64)
+    expected = mixture(mu, logvar).log_prob(z)
+    torch.testing.assert_close(aggregate.mixture_log_density(z, mu, logvar), expected)
+    assert torch.isfinite(aggregate.mixture_log_density(z, mu, logvar)).all()
+
+
+def test_hole_indicators_are_the_points_where_q_is_thin():
+    mu, logvar = random_codes(6, seed=18)
+    z = points(200, seed=19)
+    holes = aggregate.hole_indicators(mu, logvar, z, 0.2)
+    log_ratio = mixture(mu, logvar).log_prob(z) - standard_normal(z)
+    assert holes.tolist() == (log_ratio < math.log(0.2)).double().tolist()
+    assert aggregate.hole_share(mu, logvar, z, 0.2)[0] == pytest.approx(float(holes.mean()))
+
+
+def test_nearer_another_share_matches_a_scan_of_every_centre():
+    mu, logvar = random_codes(40, seed=20)
+    share, se = aggregate.nearer_another_share(mu, logvar, torch.Generator().manual_seed(21))
+    # The same draws, one per example, and the nearest centre found one at a time.
+    z = mu + torch.exp(0.5 * logvar) * torch.randn(
+        mu.shape, generator=torch.Generator().manual_seed(21), dtype=mu.dtype
+    )
+    nearer = [
+        min(math.dist(z[n].tolist(), mu[m].tolist()) for m in range(len(mu)) if m != n)
+        < math.dist(z[n].tolist(), mu[n].tolist())
+        for n in range(len(mu))
+    ]
+    assert share == pytest.approx(sum(nearer) / len(nearer))
+    assert 0.0 < share < 1.0
+    assert se == pytest.approx(math.sqrt(share * (1 - share) / (len(mu) - 1)))
+
+
+def test_nearer_another_share_of_clouds_far_apart_or_on_top_of_each_other():
+    generator = torch.Generator().manual_seed(22)
+    apart = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]], dtype=torch.float64)
+    narrow = torch.full_like(apart, -10.0)
+    assert aggregate.nearer_another_share(apart, narrow, generator)[0] == 0.0
+    # Many clouds with one centre, less one point: nearly every draw is nearer another.
+    crowded = torch.zeros((200, 2), dtype=torch.float64)
+    crowded += 1e-3 * torch.randn(crowded.shape, generator=generator, dtype=torch.float64)
+    share, _ = aggregate.nearer_another_share(crowded, torch.zeros_like(crowded), generator)
+    assert share > 0.95
+
+
+def test_average_ranks_share_the_ranks_of_ties():
+    ranks = aggregate.average_ranks(torch.tensor([3.0, 1.0, 3.0, 2.0, 3.0]))
+    assert ranks.tolist() == [3.0, 0.0, 3.0, 1.0, 3.0]
+
+
+def test_rank_correlation_matches_scipy_with_and_without_ties():
+    stats = pytest.importorskip("scipy.stats")
+    generator = torch.Generator().manual_seed(23)
+    a = torch.randn(30, generator=generator, dtype=torch.float64)
+    b = a + torch.randn(30, generator=generator, dtype=torch.float64)
+    tied = torch.round(2 * a) / 2  # many ties
+    for x, y in ((a, b), (tied, b), (tied, torch.round(b))):
+        expected = stats.spearmanr(x.numpy(), y.numpy()).statistic
+        assert aggregate.rank_correlation(x, y) == pytest.approx(expected, abs=1e-12)
+    assert aggregate.rank_correlation(a, torch.exp(a)) == pytest.approx(1.0)
+    assert aggregate.rank_correlation(a, -a) == pytest.approx(-1.0)

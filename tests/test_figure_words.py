@@ -67,11 +67,91 @@ def test_elbo_verdict_joins_the_groups_that_have_models():
     )
 
 
-def test_loss_places_names_each_class_only_when_they_differ():
-    places = words.loss_places
-    assert places(["1", "7"], [True, True]) == "Both of these classes lose their draws far out."
-    both_inside = places(["1", "7"], [False, False])
-    assert both_inside.startswith("Both of these classes lose their draws where")
-    assert places(["1", "7"], [True, False]) == (
-        'The "1"s lose their draws far out, the "7"s where the clouds of several classes pile up.'
+@pytest.mark.parametrize(
+    ("share", "word"),
+    [
+        (1.0, "nearly all"),
+        (0.9, "nearly all"),
+        (0.79, "most"),
+        (0.5, "about half"),
+        (0.26, "some"),  # a quarter of the time is not "seldom"
+        (0.1, "few"),
+        (0.01, "almost none"),
+        (0.0, "almost none"),
+    ],
+)
+def test_quantifier_follows_the_share(share, word):
+    assert words.quantifier(share) == word
+
+
+def test_counted_says_none_for_zero():
+    assert [words.counted(n) for n in (0, 1, 3, 12)] == ["none", "one", "three", "12"]
+
+
+@pytest.mark.parametrize(
+    ("r", "strength", "reason"),
+    [
+        (-0.9, "a strong negative rank correlation", "the classes far out are the ones"),
+        (-0.6, "a moderate negative rank correlation", "distance from the origin is part"),
+        (-0.31, "a weak negative rank correlation", "distance from the origin alone does not"),
+        (0.1, "no clear rank correlation", "distance from the origin alone does not"),
+        (0.3, "a weak positive rank correlation", "distance from the origin alone does not"),
+        (0.7, "a moderate positive rank correlation", "the classes far out, if anything, gain"),
+    ],
+)
+def test_correlation_and_distance_words_follow_the_correlation(r, strength, reason):
+    assert words.correlation_words(r) == strength
+    assert words.distance_words(r).startswith(reason)
+
+
+def test_trend_words_group_the_series_by_how_they_move():
+    trend = words.trend_words
+    assert trend({"A": [3, 2, 1], "B": [0.1, 0.0, 0.0], "C": [1, 2, 5]}) == (
+        "A and B fall, and C rises"
     )
+    assert trend({"A": [1, 2], "B": [2, 1], "C": [1, 3, 2], "D": [0, 0]}) == (
+        "B falls, A rises, D does not change and C goes up and down"
+    )
+    assert trend({"A": [1, 2, 2]}) == "A rises"
+
+
+def test_join_lists_with_commas_and_a_last_and():
+    assert [words.join(x) for x in (["A"], ["A", "B"], ["A", "B", "C"])] == [
+        "A",
+        "A and B",
+        "A, B and C",
+    ]
+
+
+def test_search_words_say_which_noise_levels_match_the_vae():
+    search = words.search_words
+    assert search({"a": "ahead", "b": "ahead"}).startswith("No ")
+    assert search({"a": "ahead", "b": "tied", "c": "behind"}) == (
+        r"So a good \(\sigma_0\) exists: b ties the VAE on the ELBO and c beats it."
+    )
+    assert search({"a": "behind", "b": "behind"}) == (
+        r"So a good \(\sigma_0\) exists: a and b beat the VAE on the ELBO."
+    )
+    assert search({"a": "tied", "b": "tied"}).endswith("a and b tie the VAE on the ELBO.")
+
+
+def test_crossing_words_name_the_decoders_that_stray():
+    crossing = words.crossing_words
+    assert crossing({"autoencoder": 0, "VAE": 0}).startswith(
+        "Along the line, neither decoder breaks down"
+    )
+    assert crossing({"autoencoder": 3, "VAE": 0}).startswith(
+        "Along the line, the autoencoder's decoder strays"
+    )
+    assert "the autoencoder's and the VAE's decoders stray" in crossing(
+        {"autoencoder": 1, "VAE": 2}
+    )
+
+
+def test_holes_words_read_from_the_noise_levels_side():
+    # `verdict` on (the noise level's holes - the VAE's): more holes is "ahead".
+    assert words.HOLES_VERSUS_VAE[words.verdict(0.06, 0.01, 2)].endswith("more holes than the VAE")
+    assert words.HOLES_VERSUS_VAE[words.verdict(-0.04, 0.01, 2)].endswith(
+        "fewer holes than the VAE"
+    )
+    assert "about as many" in words.HOLES_VERSUS_VAE[words.verdict(0.01, 0.01, 2)]

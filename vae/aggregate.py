@@ -15,6 +15,11 @@ variational evidence lower bound")
 
 where I(n; z), the mutual information between the index of an example and its
 code under the mixture, is at most log N.
+
+Beside the split: the holes, where q(z) is thin beside p(z); each class's share
+of q at given codes; how often a code drawn from an example's own q(z|x) lies
+nearer another example's mean; and Spearman's rank correlation, for relations
+between such numbers across classes.
 """
 
 from __future__ import annotations
@@ -27,7 +32,11 @@ from vae import objectives
 from vae.models import reparameterize
 from vae.stats import mean_and_se
 
-CHUNK = 4096  # points per block when a density is taken at many points; memory only
+# Points per block when a density is taken at many points. A block's (CHUNK, N)
+# tensors of a few thousand components stay small enough for the allocator to
+# reuse their memory instead of asking the system for fresh pages each time.
+CHUNK = 512
+EXP_FLOOR = 700.0  # log-weights further below their maximum count as this far (e^-700 ~ 1e-304)
 
 
 def component_log_densities(
@@ -36,8 +45,11 @@ def component_log_densities(
     r"""log N(z_s; mu_n, diag e^logvar_n) for every point s and component n: shape (S, N).
 
     The square expanded, $-(z - \mu)^2 / 2\sigma^2 = -z^2 w / 2 + z \mu w - \mu^2 w / 2$
-    with $w = 1 / \sigma^2$, turns the sum over coordinates into two matrix
-    products; `objectives.gaussian_log_density` would build an (S, N, D) tensor.
+    with $w = 1 / \sigma^2$, turns the sum over coordinates into one matrix
+    product, of the features $(z^2, z, 1)$ of the points with the coefficients
+    $(-w / 2, \mu w, c)$ of the components; `objectives.gaussian_log_density`
+    would build an (S, N, D) tensor, and two products with their sum take
+    several times as long as one.
 
     Args:
         z: points, shape (S, D).
@@ -46,18 +58,31 @@ def component_log_densities(
     """
     w = torch.exp(-logvar)  # (N, D)
     constant = -0.5 * (objectives.LOG_2PI + logvar + mu.square() * w).sum(dim=1)  # (N,)
-    return constant - 0.5 * z.square() @ w.T + z @ (mu * w).T
+    features = torch.cat([z.square(), z, torch.ones_like(z[:, :1])], dim=1)  # (S, 2D + 1)
+    coefficients = torch.cat([-0.5 * w, mu * w, constant[:, None]], dim=1)  # (N, 2D + 1)
+    return features @ coefficients.T
+
+
+def shifted_exp_(log_w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """exp(log_w - m), computed in place of log_w (S, N), and m, each row's maximum (S,).
+
+    Terms more than EXP_FLOOR below their row's maximum are raised to it before
+    the exponential: they would underflow to zero anyway, and on a CPU an
+    exponential that underflows takes several times as long as one that does
+    not (narrow components far from a point are most of an aggregate posterior's
+    terms). The change to a row's sum is under N e^-EXP_FLOOR of its largest term.
+    """
+    m = log_w.amax(dim=1, keepdim=True)
+    return log_w.sub_(m).clamp_(min=-EXP_FLOOR).exp_(), m[:, 0]
 
 
 def mixture_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log q(z) = log (1/N) sum_n N(z; mu_n, diag e^logvar_n) at points z (S, D): shape (S,)."""
-    return torch.cat(
-        [
-            torch.logsumexp(component_log_densities(block, mu, logvar), dim=1)
-            - math.log(mu.shape[0])
-            for block in z.split(CHUNK)
-        ]
-    )
+    log_q = []
+    for block in z.split(CHUNK):
+        weights, m = shifted_exp_(component_log_densities(block, mu, logvar))  # logsumexp
+        log_q.append(weights.sum(dim=1).log_() + m - math.log(mu.shape[0]))
+    return torch.cat(log_q)
 
 
 def elbo_surgery(
@@ -105,12 +130,13 @@ def elbo_surgery(
     }
 
 
-def hole_share(
+def hole_indicators(
     mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor, ratio: float
-) -> tuple[float, float]:
-    """The share of points z where q(z) is below `ratio` times p(z) = N(0, I), and its
-    standard error. With z drawn from p(z), these are the prior's codes that land
-    where the decoder saw few codes in training.
+) -> torch.Tensor:
+    """1.0 at each point z where q(z) is below `ratio` times p(z) = N(0, I), else 0.0: (S,).
+
+    With z drawn from p(z), these are the prior's codes that land where the
+    decoder saw few codes in training.
 
     Args:
         mu: means of q(z|x_n), shape (N, D).
@@ -121,8 +147,14 @@ def hole_share(
     z = z.double()
     log_ratio = mixture_log_density(z, mu.double(), logvar.double())
     log_ratio -= objectives.gaussian_log_density(z)
-    holes = (log_ratio < math.log(ratio)).double()
-    return mean_and_se(holes)
+    return (log_ratio < math.log(ratio)).double()
+
+
+def hole_share(
+    mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor, ratio: float
+) -> tuple[float, float]:
+    """The share of points z in holes (`hole_indicators`), and its standard error."""
+    return mean_and_se(hole_indicators(mu, logvar, z, ratio))
 
 
 def class_shares(
@@ -148,7 +180,8 @@ def class_shares(
     shares = []
     for block in z.double().split(CHUNK):
         log_w = component_log_densities(block, mu.double(), logvar.double())  # (S, N)
-        shares.append(torch.softmax(log_w, dim=1) @ one_hot)  # (S, C)
+        weights, _ = shifted_exp_(log_w)  # softmax
+        shares.append((weights / weights.sum(dim=1, keepdim=True)) @ one_hot)  # (S, C)
     per_point = torch.cat(shares)
     spread = per_point.std(dim=0, correction=0) / math.sqrt(len(per_point))
     return per_point.mean(dim=0), spread
@@ -159,6 +192,47 @@ def nearest_neighbour_distances(z: torch.Tensor) -> torch.Tensor:
 
     Every pair is taken, N^2 distances: no approximation, for a few thousand points.
     """
-    distances = (z[:, None] - z[None]).square().sum(dim=-1).sqrt()  # (N, N)
+    # Each distance from its own differences, as in `nearer_another_share`.
+    distances = torch.cdist(z, z, compute_mode="donot_use_mm_for_euclid_dist")  # (N, N)
     distances.fill_diagonal_(math.inf)
     return distances.min(dim=1).values
+
+
+def nearer_another_share(
+    mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator
+) -> tuple[float, float]:
+    """The share of codes, one z ~ q(z|x_n) per example, that lie nearer another
+    example's mean mu_m than their own mu_n, and its standard error.
+
+    Args:
+        mu: means of q(z|x_n), shape (N, D).
+        logvar: their log-variances, shape (N, D).
+        generator: the source of the draws.
+    """
+    mu = mu.double()
+    z = reparameterize(mu, logvar.double(), generator)  # (N, D)
+    nearer = []
+    for start, block in zip(range(0, len(z), CHUNK), z.split(CHUNK), strict=True):
+        # Each distance computed from its own differences, not |z|^2 - 2 z.mu + |mu|^2,
+        # which rounds away the gap between two near neighbours.
+        distances = torch.cdist(block, mu, compute_mode="donot_use_mm_for_euclid_dist")
+        rows = torch.arange(len(block))
+        own = distances[rows, start + rows].clone()
+        distances[rows, start + rows] = math.inf
+        nearer.append(distances.min(dim=1).values < own)
+    return mean_and_se(torch.cat(nearer).double())
+
+
+def average_ranks(values: torch.Tensor) -> torch.Tensor:
+    """The rank of each value from 0, tied values sharing the mean of their ranks: (N,)."""
+    values = values.double()
+    _, inverse, counts = torch.unique(values, return_inverse=True, return_counts=True)
+    first = torch.cumsum(counts, 0) - counts  # the rank of the first of each distinct value
+    return (first + (counts - 1) / 2).double()[inverse]
+
+
+def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Spearman's rank correlation of two 1-D tensors: Pearson's correlation of
+    their `average_ranks`."""
+    ranks = torch.stack([average_ranks(a), average_ranks(b)])
+    return float(torch.corrcoef(ranks)[0, 1])

@@ -9,6 +9,7 @@ figure scripts record what they return with `ctx.words`.
 
 from __future__ import annotations
 
+import itertools
 from typing import Literal
 
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -17,7 +18,24 @@ VERDICT_WORDS = {
     "tied": "too little to tell the two apart",
     "behind": "the fixed noise comes out ahead",
 }
-LOSS_PLACES = {True: "far out", False: "where the clouds of several classes pile up"}
+# How a noise level compares with the VAE on holes, from `verdict` on the noise
+# level's share of holes minus the VAE's.
+HOLES_VERSUS_VAE = {
+    "ahead": "leaves more holes than the VAE",
+    "tied": "leaves about as many holes as the VAE",
+    "behind": "leaves fewer holes than the VAE",
+}
+# A share in words: the first word whose lower bound the share reaches.
+QUANTIFIERS = (
+    (0.9, "nearly all"),
+    (0.6, "most"),
+    (0.4, "about half"),
+    (0.15, "some"),
+    (0.02, "few"),
+    (0.0, "almost none"),
+)
+# The strength of a correlation, by its absolute value: the first bound it reaches.
+CORRELATION_STRENGTHS = ((0.8, "strong"), (0.5, "moderate"), (0.2, "weak"))
 
 Verdict = Literal["ahead", "tied", "behind"]
 
@@ -25,6 +43,11 @@ Verdict = Literal["ahead", "tied", "behind"]
 def count_words(n: int) -> str:
     """A count as the prose writes it: in words below ten, in digits from ten on."""
     return NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else str(n)
+
+
+def join(items: list[str], last: str = " and ") -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return ", ".join(items[:-1]) + last + items[-1] if len(items) > 1 else items[0]
 
 
 def percent(share: float) -> str:
@@ -70,10 +93,97 @@ def elbo_verdict(verdicts: dict[str, list[str]]) -> str:
     return "the VAE " + (", ".join(parts[:-1]) + " and " if len(parts) > 1 else "") + parts[-1]
 
 
-def loss_places(classes: list[str], far_out: list[bool]) -> str:
-    """Where two classes that lose draws from the prior lose them, as a sentence:
-    far out, or where several classes' clouds pile up."""
-    if len(set(far_out)) == 1:
-        return f"Both of these classes lose their draws {LOSS_PLACES[far_out[0]]}."
-    (a, b), (place_a, place_b) = classes, (LOSS_PLACES[f] for f in far_out)
-    return f'The "{a}"s lose their draws {place_a}, the "{b}"s {place_b}.'
+def quantifier(share: float) -> str:
+    """A share in words ("most", "about half"), by the bounds of QUANTIFIERS."""
+    return next(word for bound, word in QUANTIFIERS if share >= bound)
+
+
+def counted(n: int) -> str:
+    """A count as the subject of "of the ...": "none", "one", ..., "12"."""
+    return "none" if n == 0 else count_words(n)
+
+
+def correlation_words(r: float) -> str:
+    """'a weak negative rank correlation' or 'no clear rank correlation', from a
+    rank correlation r, by the bounds of CORRELATION_STRENGTHS."""
+    strength = next((word for bound, word in CORRELATION_STRENGTHS if abs(r) >= bound), None)
+    if strength is None:
+        return "no clear rank correlation"
+    return f"a {strength} {'negative' if r < 0 else 'positive'} rank correlation"
+
+
+def distance_words(r: float) -> str:
+    """What the rank correlation r between how far out a class's codes lie and its
+    share of the prior's draws says about why classes lose draws."""
+    strong, moderate = CORRELATION_STRENGTHS[0][0], CORRELATION_STRENGTHS[1][0]
+    if r <= -strong:
+        return "the classes far out are the ones that lose draws"
+    if r <= -moderate:
+        return "distance from the origin is part of the reason, not all of it"
+    if r < moderate:
+        return "distance from the origin alone does not decide which classes lose draws"
+    return "the classes far out, if anything, gain draws"
+
+
+def trend_words(series: dict[str, list[float]]) -> str:
+    """How each named series moves along its values, in one clause: 'A and B fall,
+    and C rises'. A series falls (rises) when no step goes up (down) and its last
+    value is below (above) its first; one with all values equal does not change;
+    any other goes up and down."""
+    verbs = {
+        "fall": ("falls", "fall"),
+        "rise": ("rises", "rise"),
+        "flat": ("does not change", "do not change"),
+        "both": ("goes up and down", "go up and down"),
+    }
+    groups: dict[str, list[str]] = {key: [] for key in verbs}
+    for name, values in series.items():
+        steps = [b - a for a, b in itertools.pairwise(values)]
+        if all(step == 0 for step in steps):
+            groups["flat"].append(name)
+        elif all(step <= 0 for step in steps):
+            groups["fall"].append(name)
+        elif all(step >= 0 for step in steps):
+            groups["rise"].append(name)
+        else:
+            groups["both"].append(name)
+    clauses = [
+        f"{join(names)} {verbs[key][len(names) > 1]}" for key, names in groups.items() if names
+    ]
+    return join(clauses, ", and " if len(clauses) == 2 else " and ")
+
+
+def search_words(verdicts: dict[str, Verdict]) -> str:
+    """Whether a fixed noise level that does as well as the VAE on the ELBO was
+    found, as a sentence, from `verdict` of the VAE's ELBO against each noise
+    level's (keyed by the level's label)."""
+    ties = [name for name, v in verdicts.items() if v == "tied"]
+    beats = [name for name, v in verdicts.items() if v == "behind"]
+    if not ties and not beats:
+        return r"No \(\sigma_0\) tried matches the VAE on the ELBO."
+    parts = []
+    if ties:
+        parts.append(f"{join(ties)} {'ties' if len(ties) == 1 else 'tie'} the VAE on the ELBO")
+    if beats:
+        whom = "it" if ties else "the VAE on the ELBO"
+        parts.append(f"{join(beats)} {'beats' if len(beats) == 1 else 'beat'} {whom}")
+    return r"So a good \(\sigma_0\) exists: " + " and ".join(parts) + "."
+
+
+def crossing_words(beyond: dict[str, int]) -> str:
+    """What the decoded images along a line say, from how many of each model's
+    (keyed by its title) lie beyond the range of its reconstructions."""
+    strays = [name for name, count in beyond.items() if count]
+    if not strays:
+        return (
+            "Along the line, neither decoder breaks down: each, a smooth function of its "
+            "code, blends the two ends. What the VAE adds is not a smoother path between "
+            "two known codes but a known distribution over the whole space, so that codes "
+            "nobody encoded can be drawn and decoded."
+        )
+    owners = join([f"the {name}'s" for name in strays])
+    verb = "decoder strays" if len(strays) == 1 else "decoders stray"
+    return (
+        f"Along the line, {owners} {verb} further from every training image than "
+        "most of its reconstructions do."
+    )
