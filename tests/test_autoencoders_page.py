@@ -18,18 +18,18 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def page(built_site):
-    """(the page's text without markup, aggregate_posterior's values, None)."""
+    """(the page's text without markup, aggregate_posterior's values, interpolation's)."""
     root, _ = built_site
     text = (root / "site" / "autoencoders" / "index.html").read_text()
     text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)))
     values = {}
-    for name in ("aggregate_posterior",):
+    for name in ("aggregate_posterior", "interpolation"):
         directory = root / "cache" / "quick" / "figures" / name
         values[name] = {
             **json.loads((directory / NUMBERS).read_text()),
             **json.loads((directory / WORDS).read_text()),
         }
-    return text, values["aggregate_posterior"], None
+    return text, values["aggregate_posterior"], values["interpolation"]
 
 
 def test_q_is_the_mixture_of_every_training_digit(page):
@@ -76,3 +76,14 @@ def test_distance_from_the_origin_is_worded_from_its_correlation_with_the_draws(
     sentence = f"{words.correlation_words(r)} ({r:.2f}), so {words.distance_words(r)}."
     assert sentence in text
 
+
+def test_the_interpolation_measure_does_not_follow_ink_and_its_verdict_follows_it(page):
+    text, _, interpolation = page
+    assert abs(interpolation["cosine_ink_correlation"]) < abs(interpolation["rms_ink_correlation"])
+    beyond = {
+        title: 0 if interpolation[f"{key}_beyond"] == "none" else 1
+        for key, title in (("ae_2d", "autoencoder"), ("vae_2d", "VAE"))
+    }
+    assert interpolation["crossing"].startswith(words.crossing_words(beyond)[:40])
+    assert interpolation["crossing"] in text
+    assert 0.0 < interpolation["crossing_ratio"] < 1.0
