@@ -205,8 +205,8 @@ def split_table(ctx, models, z_prior, generator):
             standard_errors.append(se)
         columns[key] = (float(recon.mean()), split["mutual_information"], split["marginal_kl"])
     # The share of the VAE's KL term that is the information its codes carry.
-    vae_split = columns["vae"][1] / (columns["vae"][1] + columns["vae"][2])
-    ctx.words("vae_information_words", quantifier(vae_split))
+    information_share = columns["vae"][1] / (columns["vae"][1] + columns["vae"][2])
+    ctx.words("vae_information_words", quantifier(information_share))
     # The page gives one bound for the standard errors of all these means.
     ctx.number("largest_se", max(standard_errors))
     comparisons(ctx, elbos, holes)
