@@ -42,6 +42,14 @@ def test_train_then_eval(tmp_path, capsys):
     assert config.train.precision == "fp32"
 
 
+def test_train_on_the_iwae_bound(tmp_path, capsys):
+    out = tmp_path / "iwae"
+    assert main(["train", *SMALL, "--objective", "iwae", "--k", "3", "--out", str(out)]) == 0
+    config, history, *_ = check_run(out)
+    assert (config.train.objective, config.train.k) == ("iwae", 3)
+    assert "test_elbo" in history[0]
+
+
 def test_an_existing_run_is_kept_unless_forced(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", *SMALL, "--seed", "1", "--out", str(out)]) == 0
@@ -210,6 +218,11 @@ def test_eval_of_an_autoencoder_has_no_iwae(tmp_path, capsys):
         (["train", "--lr", "0", "--out", "x"], "error: learning rate must be > 0 and finite"),
         (["train", "--noise-sigma", "-1", "--out", "x"], "error: noise_sigma and observation"),
         (["train", "--precision", "fp8", "--out", "x"], "invalid choice: 'fp8'"),
+        (
+            ["train", "--model", "ae", "--objective", "iwae", "--k", "5", "--out", "x"],
+            "error: the iwae objective needs an encoder that learns its variance",
+        ),
+        (["train", "--k", "5", "--out", "x"], "error: k = 5 samples is for the iwae objective"),
         (["train"], "the following arguments are required: --out"),
         (["eval", "/no/such/run"], "no such run directory"),
         (

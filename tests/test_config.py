@@ -1,13 +1,14 @@
 """Configs: each set of choices is spelled once, the command line offers exactly
 what the configs accept, with the configs' defaults; seeds are range-checked."""
 
+import dataclasses
 import typing
 
 import pytest
 
 from vae import config
 from vae.cli import build_parser
-from vae.config import DataConfig, ModelConfig, TrainConfig
+from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from vae.errors import ConfigError
 
 
@@ -34,6 +35,8 @@ def test_the_command_line_offers_what_the_configs_accept():
     assert set(train["--dataset"].choices) == field_choices(DataConfig, "dataset")
     assert set(train["--dataset"].choices) == {"mnist5k", "mnist", "fashion-mnist"}
     assert set(train["--precision"].choices) == field_choices(TrainConfig, "precision")
+    assert set(train["--objective"].choices) == field_choices(TrainConfig, "objective")
+    assert set(train["--objective"].choices) == {"elbo", "iwae"}
     assert set(train["--device"].choices) == {"auto", "cpu", "cuda"}
     download = choices(build_parser(), "data", "download")
     assert set(download["name"].choices) == {"mnist", "fashion-mnist"}
@@ -48,6 +51,7 @@ def test_the_command_line_offers_what_the_configs_accept():
         (DataConfig, "binarize", config.BINARIZATIONS),
         (DataConfig, "dataset", config.DATASETS),
         (TrainConfig, "precision", config.PRECISIONS),
+        (TrainConfig, "objective", config.OBJECTIVES),
     ],
 )
 def test_a_config_accepts_every_choice_and_nothing_else(cls, field, offered):
@@ -73,6 +77,7 @@ def test_the_command_lines_defaults_are_the_configs():
         train.learning_rate,
     )
     assert (args.beta, args.seed, args.precision) == (train.beta, train.seed, train.precision)
+    assert (args.objective, args.k) == (train.objective, train.k)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2**32 - 1])
@@ -96,3 +101,57 @@ def test_seeds_out_of_range_are_refused(seed, message):
     with pytest.raises(ConfigError) as error:
         TrainConfig(seed=seed)
     assert message in str(error.value)
+
+
+# The fields each config had before any field was added later: a config that
+# uses none of the later fields serialises exactly as it did then.
+FIRST_FIELDS = {
+    ModelConfig: {
+        "kind",
+        "image_shape",
+        "hidden_sizes",
+        "latent_dim",
+        "likelihood",
+        "noise_sigma",
+        "observation_sigma",
+    },
+    DataConfig: {"dataset", "binarize"},
+    TrainConfig: {"epochs", "batch_size", "learning_rate", "beta", "seed", "precision"},
+}
+
+
+@pytest.mark.parametrize("cls", FIRST_FIELDS, ids=lambda c: c.__name__)
+def test_later_fields_at_their_defaults_are_not_written(cls):
+    assert set(cls().to_dict()) == FIRST_FIELDS[cls]
+    assert set(dataclasses.asdict(cls())) - FIRST_FIELDS[cls] <= config.LATER_FIELDS
+
+
+def test_later_fields_round_trip_and_old_configs_load_with_the_defaults():
+    iwae = TrainConfig(objective="iwae", k=5)
+    assert iwae.to_dict()["objective"] == "iwae" and iwae.to_dict()["k"] == 5
+    assert TrainConfig.from_dict(iwae.to_dict()) == iwae
+    old = {"epochs": 3, "beta": 1.0, "precision": "fp32"}
+    assert TrainConfig.from_dict(old) == TrainConfig(epochs=3)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"k": 0}, "k must be an integer >= 1, got 0"),
+        ({"k": 2.5, "objective": "iwae"}, "k must be an integer >= 1, got 2.5"),
+        ({"k": 5}, "k = 5 samples is for the iwae objective; the ELBO takes 1"),
+        ({"objective": "iwae", "k": 5, "beta": 2.0}, "beta must be 1, not 2.0"),
+    ],
+)
+def test_bad_objective_settings_are_refused(settings, message):
+    with pytest.raises(ConfigError) as error:
+        TrainConfig(**settings)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("kind", ["ae", "noisy-ae"])
+def test_iwae_needs_an_encoder_that_learns_its_variance(kind):
+    with pytest.raises(ConfigError, match=f"learns its variance \\(model vae\\), not {kind}"):
+        RunConfig(ModelConfig(kind=kind), DataConfig(), TrainConfig(objective="iwae", k=5))
+    iwae = RunConfig(ModelConfig(), DataConfig(), TrainConfig(objective="iwae", k=5))
+    assert RunConfig.from_dict(iwae.to_dict()) == iwae

@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         IDX_DATASETS,
         LIKELIHOODS,
         MODEL_KINDS,
+        OBJECTIVES,
         PRECISIONS,
         DataConfig,
         ModelConfig,
@@ -105,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=positive_int, default=train_config.batch_size)
     train.add_argument("--lr", type=float, default=train_config.learning_rate)
     train.add_argument("--beta", type=_non_negative_float, default=train_config.beta)
+    train.add_argument(
+        "--objective",
+        choices=OBJECTIVES,
+        default=train_config.objective,
+        help="iwae: maximise the importance-weighted bound L_k (model vae)",
+    )
+    train.add_argument(
+        "--k", type=positive_int, default=train_config.k, help="samples per example of L_k"
+    )
     train.add_argument("--seed", type=int, default=train_config.seed)
     train.add_argument("--device", choices=DEVICES, default="auto")
     train.add_argument(
@@ -195,6 +205,8 @@ def _train(args: argparse.Namespace) -> None:
             beta=args.beta,
             seed=args.seed,
             precision=args.precision,
+            objective=args.objective,
+            k=args.k,
         ),
     )
     device = resolve_device(args.device)

