@@ -237,8 +237,12 @@ def prior_circles(ax: plt.Axes, label: bool = True) -> None:
     label = label and half_width < 8
     for radius in (1, 2):
         ax.add_patch(
-            plt.Circle((0, 0), radius, fill=False, color=PRIOR_COLOR, linewidth=1.2, linestyle="--")
-        )
+            # Above the codes' dots (zorder 1), which would otherwise hide them.
+            plt.Circle(
+                (0, 0), radius, fill=False, color=PRIOR_COLOR, linewidth=1.2, linestyle="--",
+                zorder=3,
+            )
+        )  # fmt: skip
         if label:
             ax.text(
                 radius * 0.74,
@@ -248,6 +252,7 @@ def prior_circles(ax: plt.Axes, label: bool = True) -> None:
                 ha="left",
                 va="bottom",
                 fontsize=MIN_FONT_PT,
+                zorder=3,
             )
 
 
