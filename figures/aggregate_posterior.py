@@ -214,9 +214,9 @@ def split_table(ctx, models, z_prior, generator):
     noisy = [sigma_key(s) for s in NOISE_SIGMAS]
     series = {
         "the reconstruction term": [columns[k][0] for k in noisy],
-        r"\(I(x; z)\)": [columns[k][1] for k in noisy],
+        "I(x; z)": [columns[k][1] for k in noisy],
         "the holes": [float(holes[k].mean()) for k in noisy],
-        r"\(\mathrm{KL}(q(z) \,\|\, p(z))\)": [columns[k][2] for k in noisy],
+        "KL(q(z) ‖ p(z))": [columns[k][2] for k in noisy],
     }
     ctx.words("noise_trend", trend_words(series))
     ctx.number("test_examples", len(elbos["vae"]))
@@ -237,7 +237,7 @@ def comparisons(ctx, elbos, holes):
     verdicts: dict[str, list[str]] = {"ahead": [], "tied": [], "behind": []}
     by_level = {}
     for sigma in NOISE_SIGMAS:
-        key, label = sigma_key(sigma), rf"\(\sigma_0 = {sigma:g}\)"
+        key, label = sigma_key(sigma), f"σ₀ = {sigma:g}"  # words are plain text, no math
         mean, se = mean_and_se(elbos["vae"] - elbos[key])
         ctx.number(f"{key}_elbo_below_vae", mean)
         ctx.number(f"{key}_elbo_below_vae_se", se)

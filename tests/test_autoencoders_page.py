@@ -58,7 +58,7 @@ def test_the_noise_levels_are_compared_with_the_vae_in_words_from_the_numbers(pa
             aggregate["tie_ses"],
         )
         assert aggregate[f"{key}_versus_vae"] == words.VERDICT_WORDS[which]
-        verdicts[rf"\(\sigma_0 = {sigma:g}\)"] = which
+        verdicts[f"σ₀ = {sigma:g}"] = which
     assert aggregate["search"] == words.search_words(verdicts)
     assert aggregate["search"] in text
     for key in ("sigma_0_05", "sigma_0_2"):

@@ -27,7 +27,7 @@ HOLES_VERSUS_VAE = {
 }
 # A share in words: the first word whose lower bound the share reaches.
 QUANTIFIERS = (
-    (0.9, "nearly all"),
+    (0.95, "nearly all"),
     (0.6, "most"),
     (0.4, "about half"),
     (0.15, "some"),
@@ -160,14 +160,14 @@ def search_words(verdicts: dict[str, Verdict]) -> str:
     ties = [name for name, v in verdicts.items() if v == "tied"]
     beats = [name for name, v in verdicts.items() if v == "behind"]
     if not ties and not beats:
-        return r"No \(\sigma_0\) tried matches the VAE on the ELBO."
+        return "No σ₀ tried matches the VAE on the ELBO."
     parts = []
     if ties:
         parts.append(f"{join(ties)} {'ties' if len(ties) == 1 else 'tie'} the VAE on the ELBO")
     if beats:
         whom = "it" if ties else "the VAE on the ELBO"
         parts.append(f"{join(beats)} {'beats' if len(beats) == 1 else 'beat'} {whom}")
-    return r"So a good \(\sigma_0\) exists: " + " and ".join(parts) + "."
+    return "So a good σ₀ exists: " + " and ".join(parts) + "."
 
 
 def crossing_words(beyond: dict[str, int]) -> str:

@@ -31,6 +31,10 @@ NUMBERS = "numbers.json"
 WORDS = "words.json"
 
 
+# What starts TeX math on a page: words holding one would show it as source.
+MATH_MARKS = ("\\(", "\\[", "$$")
+
+
 def _type_name(value: Any) -> str:
     return type(value).__name__
 
@@ -134,12 +138,21 @@ class FigureContext:
     def words(self, key: str, text: str) -> None:
         """Records words the prose quotes as `{{ NAME.KEY }}`, chosen from the numbers.
 
+        Words are plain text: they go into the page after the math is found, so
+        TeX in them would show as its source.
+
         Raises:
-            VAEError: the key is not an identifier or is taken, or `text` is not a string.
+            VAEError: the key is not an identifier or is taken, `text` is not a
+                string, or it holds TeX math.
         """
         self._check_key(key)
         if not isinstance(text, str):
             raise VAEError(f"{self.name}: words {key} must be a string, not {_type_name(text)}")
+        if any(mark in text for mark in MATH_MARKS):
+            raise VAEError(
+                f"{self.name}: words {key} hold TeX math ({text!r}), which the page would show"
+                " as source; write the symbols as plain text (σ₀, ‖)"
+            )
         self.recorded_words[key] = text
 
     def outputs(self) -> dict[str, bytes]:

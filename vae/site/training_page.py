@@ -236,10 +236,20 @@ def markdown(
         )
         where.append([name, *users(m.name, scripts, titles)])
     total = duration(sum(m.seconds for m in models))
+    # The data every model shares is said once, above the table; the column keeps
+    # only how each model sees it.
+    sets = {row[-1].rsplit(", ", 1)[0] for row in what}
+    if len(sets) == 1 and what:
+        what_table = f"Every model trains on the same digits: the {sets.pop()}.\n\n" + _table(
+            (*WHAT_COLUMNS[:-1], "Inputs"),
+            [[*row[:-1], row[-1].rsplit(", ", 1)[1]] for row in what],
+        )
+    else:
+        what_table = _table(WHAT_COLUMNS, what)
     return "\n\n".join(
         [
             "## What each model is",
-            _table(WHAT_COLUMNS, what),
+            what_table,
             "## The networks",
             _table(NETWORK_COLUMNS, networks),
             "## How each was trained",
