@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from vae import exact
-from vae.bounds import sample_log_weights, shortfall
+from vae.bounds import check_bounds, check_gap_split, sample_log_weights, shortfall
 from vae.data import test_inputs
 from vae.gaps import exclusive_kl, inclusive_kl, inference_gaps, q_mass
 from vae.posterior import (
@@ -136,6 +136,7 @@ def make(ctx):
 def record_gaps(ctx, gaps):
     """The gap and its two parts over the test digits."""
     posterior = gaps.posterior
+    check_gap_split(gaps.approximation, gaps.amortization)  # each part >= 0, so <= the gap
     ctx.number("digits", len(gaps.log_px))
     for key, (mean, standard_error) in gaps.summary().items():
         ctx.number(f"{key}", mean)
@@ -268,6 +269,7 @@ def bounds_figure(ctx, model, x, gaps, chosen, titles, settings):
     log_px = gaps.log_px[subset]
     # One draw of each bound per digit: the spread is over the digits.
     mean = shortfall(log_px, sample_log_weights(model, x[subset], ks[-1], SEED), ks)
+    check_bounds(mean)  # L_k <= log p(x), up to Monte Carlo error
     ctx.number("lk_digits", len(subset))
     ctx.number("lk_stride", settings["lk_stride"] * settings["stride"])
     ctx.number("kmax", ks[-1])

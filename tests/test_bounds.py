@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from vae import bounds
 from vae.bounds import sample_log_weights, shortfall
 from vae.config import ModelConfig
 from vae.models import build_model
@@ -61,3 +62,17 @@ def test_log_weights_are_drawn_in_groups_of_examples():
     with torch.no_grad():
         groups = [model.log_weights(x[i : i + 2], k, generator) for i in (0, 2, 4)]
     torch.testing.assert_close(log_w, torch.cat(groups, dim=1).double())
+
+
+def test_a_bound_above_log_px_beyond_its_noise_is_an_error():
+    fine = bounds.Shortfall(torch.zeros(2, 3), torch.tensor([0.5, -0.01]), torch.tensor([0.1, 0.1]))
+    bounds.check_bounds(fine)  # 0.1 below zero is within three standard errors
+    above = fine._replace(gap=torch.tensor([0.5, -0.4]))
+    with pytest.raises(ValueError, match="L_k above log p"):
+        bounds.check_bounds(above)
+
+
+def test_a_negative_part_of_the_gap_is_an_error():
+    bounds.check_gap_split(torch.tensor([0.0, 0.2]), torch.tensor([1.0, -0.0005]))
+    with pytest.raises(ValueError, match="amortization gap of example 1"):
+        bounds.check_gap_split(torch.tensor([0.0, 0.2]), torch.tensor([1.0, -0.01]))

@@ -60,3 +60,32 @@ def shortfall(
     bounds = torch.stack([mean_iwae_bound(log_weights, k) for k in ks])  # (len(ks), M)
     remaining = log_px - bounds
     return Shortfall(bounds, remaining.mean(1), remaining.std(1) / math.sqrt(bounds.shape[1]))
+
+
+# Rounding on the grid: a gap part this far below zero is still zero.
+GAP_TOLERANCE = 1e-3
+
+
+def check_bounds(log_px_minus_bounds: Shortfall, ses: float = 3.0) -> None:
+    """Raises ValueError if a mean L_k lies above log p(x) by more than `ses`
+    standard errors: a bound above the value it bounds is a bug, not noise."""
+    above = log_px_minus_bounds.gap < -ses * log_px_minus_bounds.se
+    if above.any():
+        raise ValueError(
+            "L_k above log p(x) beyond Monte Carlo error: log p(x) - L_k = "
+            f"{log_px_minus_bounds.gap.tolist()} ± {log_px_minus_bounds.se.tolist()}"
+        )
+
+
+def check_gap_split(
+    approximation: torch.Tensor, amortization: torch.Tensor, tolerance: float = GAP_TOLERANCE
+) -> None:
+    """Raises ValueError unless, for every example, the approximation gap and the
+    amortization gap are both at least zero, so that neither exceeds the whole gap."""
+    for name, part in (("approximation", approximation), ("amortization", amortization)):
+        if (part < -tolerance).any():
+            worst = int(part.argmin())
+            raise ValueError(
+                f"the {name} gap of example {worst} is {part[worst].item():.4g} nats, below zero:"
+                " the best Gaussian was not found"
+            )
