@@ -3,8 +3,9 @@ the test digits placed at the mean of q(z|x), coloured by class, with the
 prior's 1-sigma and 2-sigma circles. One map per model, the three side by side
 on shared axes, and the spread sigma(x) the VAE learns for each digit.
 
-The spread of a digit's code is one number: the geometric mean of sigma_1(x) and
-sigma_2(x), the radius of the circle with the area of q(z|x)'s 1-sigma ellipse.
+The spread of a digit's code is one number, sigma-bar(x): the geometric mean of
+sigma_1(x) and sigma_2(x), the radius of the circle with the area of q(z|x)'s
+1-sigma ellipse. sigma(x) stays the vector of both.
 """
 
 import numpy as np
@@ -16,15 +17,19 @@ from vae.site import plotting
 
 PAGE = "autoencoders.md"
 MODELS = ("ae-2d", "noisy-ae-2d-sigma-0.2", "vae-2d")
-TITLES = {
-    "ae-2d": "autoencoder",
-    "noisy-ae-2d-sigma-0.2": "noisy autoencoder",
-    "vae-2d": "VAE",
-}
+TITLES = {"ae": "autoencoder", "noisy-ae": "noisy AE", "vae": "VAE"}  # by model kind
 SINGLE = ("ae-2d", "vae-2d")  # the models that also get a map of their own
 RADIUS_QUANTILE = 0.99  # the share of codes inside the quoted radius
 SHOWN = 10  # digits in each row of the most and least precise codes
-RANGE = (5, 95)  # the percentiles quoted as the range of sigma(x)
+RANGE = (5, 95)  # the percentiles quoted as the range of sigma-bar(x)
+
+
+def title(ctx, name):
+    """A map's title: the kind of model, and the noisy autoencoder's sigma_0."""
+    model = ctx.model(name).config.model
+    if model.kind == "noisy-ae":
+        return rf"{TITLES[model.kind]}, $\sigma_0 = {model.noise_sigma:g}$"
+    return TITLES[model.kind]
 
 
 def posterior(ctx, name, x):
@@ -40,13 +45,14 @@ def make(ctx):
     labels = dataset.test_labels.numpy()
     # The three models are trained on the same inputs, so they are shown the same test digits.
     x = test_inputs(dataset, ctx.model("vae-2d").config.data.binarize)
-    posteriors = {name: posterior(ctx, name, x) for name in TITLES}
+    posteriors = {name: posterior(ctx, name, x) for name in MODELS}
 
     for name in SINGLE:
         mu, _ = posteriors[name]
         fig, ax = plotting.figure(figsize=(5.0, 5.6))
         fig.get_layout_engine().set(h_pad=0.1)  # room for the title above a square map
-        plotting.latent_scatter(ax, mu, labels, TITLES[name], plotting.map_limit(mu, quantile=1))
+        limit = plotting.map_limit(mu, quantile=1)
+        plotting.latent_scatter(ax, mu, labels, title(ctx, name), limit)
         plotting.prior_circles(ax)
         plotting.class_legend(fig, dataset.class_names)
         plotting.check_text_size(fig)
@@ -67,7 +73,7 @@ def make(ctx):
         1, 3, figsize=(plotting.CONTENT_WIDTH, 3.7), sharex=True, sharey=True
     )
     for ax, (name, (mu, _)) in zip(axes, posteriors.items(), strict=True):
-        plotting.latent_scatter(ax, mu, labels, TITLES[name], limit)
+        plotting.latent_scatter(ax, mu, labels, title(ctx, name), limit)
         plotting.prior_circles(ax, label=False)
         if ax is not axes[0]:
             ax.set_ylabel("")
@@ -84,13 +90,15 @@ def make(ctx):
     ctx.number("latent_dim", config.model.latent_dim)
     ctx.number("pixels", config.model.data_dim)
     ctx.number("radius_percent", round(100 * RADIUS_QUANTILE))
+    ctx.number("noisy_sigma", ctx.model("noisy-ae-2d-sigma-0.2").config.model.noise_sigma)
     learned_sigma(ctx, dataset, x, *posteriors["vae-2d"])
 
 
 def learned_sigma(ctx, dataset, x, mu, sigma):
-    """The VAE's sigma(x) by class, and the digits with the most and least precise codes."""
+    """The VAE's sigma-bar(x) by class, and the digits with the most and least precise codes."""
     labels = dataset.test_labels.numpy()
-    spread = np.exp(np.log(sigma).mean(axis=1))  # (N,) geometric mean of sigma_j
+    # (N,) sigma-bar(x), the geometric mean of sigma_j(x): one number per digit
+    spread = np.exp(np.log(sigma).mean(axis=1))
     classes = len(dataset.class_names)
     medians = np.array([np.median(spread[labels == c]) for c in range(classes)])
     order = np.argsort(spread)
@@ -109,14 +117,14 @@ def learned_sigma(ctx, dataset, x, mu, sigma):
     )
     ax.set_xticks(range(classes), dataset.class_names)
     ax.set_xlabel("class")
-    ax.set_ylabel(r"$\sigma(x)$")
+    ax.set_ylabel(r"$\bar\sigma(x)$")
     extremes = (
         ("most precise codes", order[:SHOWN]),
         ("least precise codes", order[-SHOWN:][::-1].copy()),
     )
     for row, (title, indices) in zip(bottom.subplots(2, 1), extremes, strict=True):
         low, high = spread[indices].min(), spread[indices].max()
-        title = f"{title}: $\\sigma(x)$ from {low:.2f} to {high:.2f}"
+        title = f"{title}: $\\bar\\sigma(x)$ from {low:.2f} to {high:.2f}"
         plotting.digits(row, x[indices].numpy(), SHOWN, title)
     plotting.check_text_size(fig)
     ctx.save("sigma-by-class.svg", plotting.svg_bytes(fig))
@@ -130,7 +138,7 @@ def learned_sigma(ctx, dataset, x, mu, sigma):
         ctx.number(f"sigma_{name}_percentile", percent)
         ctx.number(f"sigma_{name}_quantile", float(np.percentile(spread, percent)))
     ctx.number("sigma_shown", SHOWN)
-    # Broad codes far out: rank correlation of sigma(x) with the distance of mu(x) from 0.
+    # Broad codes far out: rank correlation of sigma-bar(x) with the distance of mu(x) from 0.
     radius = np.linalg.norm(mu, axis=1)
     correlation = rank_correlation(torch.from_numpy(spread), torch.from_numpy(radius))
     ctx.number("sigma_radius_correlation", correlation)

@@ -27,6 +27,7 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import patheffects
 from PIL import Image
 
 MIN_FONT_PT = 12.0  # a caption's 16 px at 96 px per inch
@@ -237,10 +238,11 @@ def prior_circles(ax: plt.Axes, label: bool = True) -> None:
     label = label and half_width < 8
     for radius in (1, 2):
         ax.add_patch(
-            # Above the codes' dots (zorder 1), which would otherwise hide them.
+            # Above the codes' dots (zorder 1), with a halo of the card's colour
+            # that keeps the dashes apart from dots of any colour beneath them.
             plt.Circle(
                 (0, 0), radius, fill=False, color=PRIOR_COLOR, linewidth=1.2, linestyle="--",
-                zorder=3,
+                zorder=3, path_effects=[patheffects.withStroke(linewidth=2.6, foreground=CARD)],
             )
         )  # fmt: skip
         if label:
