@@ -27,13 +27,13 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from matplotlib.colors import PowerNorm
+from matplotlib.colors import LogNorm, PowerNorm
 
 from vae.aggregate import (
     class_shares,
     elbo_surgery,
     hole_indicators,
-    mixture_log_density,
+    mixture_cell_density,
     nearer_another_share,
     nearest_neighbour_distances,
     rank_correlation,
@@ -65,7 +65,8 @@ HOLE_RATIO = 0.1  # q(z) below this fraction of p(z) counts as a hole
 RECONSTRUCTION_SAMPLES = 10  # draws of z per test digit for E_q[log p(x|z)]
 TIE_SES = 2  # differences within this many standard errors: a tie
 SIDE = 4  # a SIDE x SIDE grid of prior samples per noise level, on the same codes
-GRID_POINTS = 121  # points per axis where a density is drawn
+GRID_CELLS = 121  # cells per axis over which a density is averaged to be drawn
+DENSITY_DECADES = 3  # the noise levels' densities are shaded down to 10^-3 of their peak
 SEED = 0
 # Of the split of the average KL, the page quotes both parts for every model;
 # for the VAE also the whole, its bound log N and the estimate's standard error.
@@ -117,12 +118,11 @@ def make(ctx):
 
 
 def density_grid(q, limit):
-    """q(z) on a GRID_POINTS x GRID_POINTS grid over [-limit, limit]^2, first row at the bottom."""
-    axis = torch.linspace(-limit, limit, GRID_POINTS, dtype=torch.float64)
-    z2, z1 = torch.meshgrid(axis, axis, indexing="ij")
-    grid = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
-    log_q = mixture_log_density(grid, q.mu.double(), q.logvar.double())
-    return log_q.exp().view(GRID_POINTS, GRID_POINTS).numpy()
+    """q(z) averaged over each cell of a GRID_CELLS x GRID_CELLS grid over
+    [-limit, limit]^2, first row at the bottom: each image pixel is a cell, and
+    clouds narrower than a cell are not lost between the cells' centres."""
+    edges = torch.linspace(-limit, limit, GRID_CELLS + 1, dtype=torch.float64)
+    return mixture_cell_density(edges, q.mu.double(), q.logvar.double()).numpy()
 
 
 def density_image(ax, density, limit, **style):
@@ -162,9 +162,11 @@ def noise_levels(ctx, dataset, models, generator):
     for column, (sigma, codes) in enumerate(noisy.items()):
         ax = axes[0, column]
         density = density_grid(codes.train, limit)
-        density_image(
-            ax, density, limit, vmin=0, vmax=float(np.quantile(density, 0.995)), alpha=0.6
-        )
+        # A log scale over DENSITY_DECADES: the clouds of a small sigma_0 are
+        # sharp peaks, which a linear scale shows as a few specks.
+        top = float(density.max())
+        norm = LogNorm(vmin=top * 10.0**-DENSITY_DECADES, vmax=top, clip=True)
+        density_image(ax, density, limit, norm=norm, alpha=0.6)
         plotting.latent_scatter(
             ax, codes.test.mu.numpy(), labels, rf"$\sigma_0 = {sigma:g}$", limit
         )
@@ -313,10 +315,12 @@ def vae_against_prior(ctx, dataset, q, z_prior):
     ax_map.set_title("$q(z)$, the cloud of all codes")
     positions = np.arange(classes)
     colors = [plotting.CLASS_COLORS[c] for c in range(classes)]
-    ax_bar.bar(positions, prior_share, 0.7, yerr=2 * prior_share_se, color=colors)
+    width = 0.7
+    ax_bar.bar(positions, prior_share, width, yerr=2 * prior_share_se, color=colors)
+    # One line across each bar, as wide as the bar: that class's share of the digits.
     ax_bar.hlines(
-        data_share, positions - 0.45, positions + 0.45, color=plotting.INK, linewidth=2,
-        label="share of training digits",
+        data_share, positions - width / 2, positions + width / 2, color=plotting.INK,
+        linewidth=2, label="share of training digits",
     )  # fmt: skip
     ax_bar.set_xticks(positions, dataset.class_names)
     ax_bar.set_xlabel("class")

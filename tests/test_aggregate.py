@@ -58,6 +58,29 @@ def test_mixture_density_matches_torch_distributions():
     torch.testing.assert_close(aggregate.mixture_log_density(z, mu, logvar), expected)
 
 
+def test_cell_density_is_the_mean_of_the_density_over_each_cell():
+    mu, logvar = random_codes(7, seed=3)
+    edges = torch.linspace(-4.0, 4.0, 9, dtype=torch.float64)  # cells 1 wide
+    cells = aggregate.mixture_cell_density(edges, mu, logvar)
+    # The midpoint rule on 40 x 40 points inside each cell, in torch.distributions.
+    fine = torch.linspace(-4.0, 4.0, 8 * 40 + 1, dtype=torch.float64)
+    centres = (fine[1:] + fine[:-1]) / 2
+    z2, z1 = torch.meshgrid(centres, centres, indexing="ij")
+    density = mixture(mu, logvar).log_prob(torch.stack([z1, z2], dim=-1)).exp()  # (320, 320)
+    expected = density.view(8, 40, 8, 40).mean(dim=(1, 3))  # rows along z_2
+    torch.testing.assert_close(cells, expected, atol=1e-4, rtol=1e-3)
+
+
+def test_cell_density_holds_a_component_narrower_than_its_cell():
+    # A component 0.01 wide, off its cell's centre: the density at the centres
+    # of the cells is all but zero, their mean is its whole mass over the area.
+    mu = torch.tensor([[0.3, -0.6]], dtype=torch.float64)
+    logvar = torch.full((1, 2), 2 * math.log(0.01), dtype=torch.float64)
+    edges = torch.linspace(-1.0, 1.0, 3, dtype=torch.float64)  # four cells 1 wide
+    cells = aggregate.mixture_cell_density(edges, mu, logvar)
+    torch.testing.assert_close(cells, torch.tensor([[0.0, 1.0], [0.0, 0.0]], dtype=torch.float64))
+
+
 def test_one_component_has_no_mutual_information():
     mu = torch.tensor([[0.7, -1.2]], dtype=torch.float64)
     logvar = torch.tensor([[-0.5, 0.3]], dtype=torch.float64)

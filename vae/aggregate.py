@@ -16,10 +16,11 @@ variational evidence lower bound")
 where I(n; z), the mutual information between the index of an example and its
 code under the mixture, is at most log N.
 
-Beside the split: the holes, where q(z) is thin beside p(z); each class's share
-of q at given codes; how often a code drawn from an example's own q(z|x) lies
-nearer another example's mean; and Spearman's rank correlation, for relations
-between such numbers across classes.
+Beside the split: q(z) averaged over the cells of a grid, to draw it; the
+holes, where q(z) is thin beside p(z); each class's share of q at given codes;
+how often a code drawn from an example's own q(z|x) lies nearer another
+example's mean; and Spearman's rank correlation, for relations between such
+numbers across classes.
 """
 
 from __future__ import annotations
@@ -83,6 +84,32 @@ def mixture_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor)
         weights, m = shifted_exp_(component_log_densities(block, mu, logvar))  # logsumexp
         log_q.append(weights.sum(dim=1).log_() + m - math.log(mu.shape[0]))
     return torch.cat(log_q)
+
+
+def mixture_cell_density(
+    edges: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
+) -> torch.Tensor:
+    r"""The mean of a 2-D q(z) over each cell of a grid: its mass in the cell over the cell's area.
+
+    A diagonal Gaussian's mass in a cell is a product of masses along the axes,
+    $\Phi((b - \mu) / \sigma) - \Phi((a - \mu) / \sigma)$ between the cell's edges
+    a and b, so the mixture's masses on all cells are one matrix product. Unlike
+    q(z) at the cells' centres, the mean over a cell misses no component narrower
+    than a cell that falls between two centres.
+
+    Args:
+        edges: the cells' edges along each axis, ascending: shape (G + 1,).
+        mu: the components' means, shape (N, 2).
+        logvar: their log-variances, shape (N, 2).
+
+    Returns:
+        Shape (G, G): rows along z_2, the first at the lowest z_2; columns along z_1.
+    """
+    sd = torch.exp(0.5 * logvar)
+    cdf = torch.special.ndtr((edges[None, :, None] - mu[:, None, :]) / sd[:, None, :])
+    mass = cdf.diff(dim=1)  # (N, G, 2): each component's mass between the edges, per axis
+    width = edges.diff()
+    return mass[..., 1].T @ mass[..., 0] / (mu.shape[0] * width[:, None] * width[None, :])
 
 
 def elbo_surgery(

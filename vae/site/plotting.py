@@ -254,7 +254,7 @@ def prior_circles(ax: plt.Axes, label: bool = True) -> None:
                 ha="left",
                 va="bottom",
                 fontsize=MIN_FONT_PT,
-                zorder=3,
+                zorder=4,  # above the other circle's halo
             )
 
 
