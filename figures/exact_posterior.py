@@ -22,16 +22,17 @@ from vae.bounds import check_bounds, check_gap_split, sample_log_weights, shortf
 from vae.data import test_inputs
 from vae.gaps import exclusive_kl, inclusive_kl, inference_gaps, q_mass
 from vae.posterior import (
-    ON_PEAK,
     count_peaks,
     gaussian_box,
     gaussian_ellipse,
     highest_density_levels,
+    overlap,
+    peak_shares,
     place,
     relative_density,
 )
 from vae.site import plotting
-from vae.words import count_words, percent, place_words, shortfall_words
+from vae.words import count_words, overlap_words, place_words, shortfall_words
 
 PAGE = "variational-inference.md"
 MODELS = ("vae-2d",)
@@ -123,7 +124,7 @@ def make(ctx):
     record_gaps(ctx, gaps)
     record_grid(ctx, model, x[: settings["refine_digits"]], grid, gaps)
     chosen = choose_digits(gaps)
-    record_chosen(ctx, chosen, gaps, dataset.class_names, labels)
+    record_chosen(ctx, chosen, gaps, encoded, dataset.class_names, labels)
     modes_peaks = record_modes(ctx, gaps, encoded, chosen["modes"])
     peaks = f"{modes_peaks} peak" + ("s" if modes_peaks != 1 else "")
     titles = {"crisp": "smallest gap", "modes": peaks, "missed": "largest gap"}
@@ -185,28 +186,34 @@ def choose_digits(gaps):
     }
 
 
-def record_chosen(ctx, chosen, gaps, class_names, labels):
-    """Each chosen digit's class, and its CHOSEN_QUANTITIES: gap, its parts, log p(x)."""
+def record_chosen(ctx, chosen, gaps, encoded, class_names, labels):
+    """Each chosen digit's class, and its CHOSEN_QUANTITIES: gap, its parts, log p(x);
+    and in words how much the encoder's q overlaps the posterior of the largest gap."""
     for name, i in chosen.items():
         ctx.words(f"{name}_label", class_names[labels[i]])
         for quantity in CHOSEN_QUANTITIES[name]:
             ctx.number(f"{name}_{quantity}", getattr(gaps, quantity)[i].item())
+    i = chosen["missed"]
+    share = overlap(gaps.posterior, i, encoded.mu[i], encoded.logvar[i])
+    ctx.words("missed_overlap", overlap_words(share))
 
 
 def record_modes(ctx, gaps, encoded, i):
     """Where the encoder's q and the best Gaussian sit on the posterior with several
-    peaks, and whose its gap mostly is: worded here, so that the prose follows a
-    retrained model. Returns the number of peaks."""
+    peaks, by their centres and the peaks their drawn ellipses take in, and whose
+    its gap mostly is: worded here, so that the prose follows a retrained model.
+    Returns the number of peaks."""
     posterior = gaps.posterior
     peaks = count_peaks(posterior, i)
     ctx.words("modes_peaks", f"{count_words(peaks)} peak" + ("s" if peaks != 1 else ""))
-    q_place = place_words(place(posterior, i, encoded.mu[i]), peaks)
-    ctx.words("modes_q_place", q_place)
+    q = (encoded.mu[i], encoded.logvar[i])
+    q_words = (place(posterior, i, q[0]), peak_shares(posterior, i, *q), MASSES[:2])
+    ctx.words("modes_q_place", place_words(*q_words))
     # The body adds how high the posterior is under q's centre, when it is off a peak.
-    height = relative_density(posterior, i, encoded.mu[i])
-    where = f", where the posterior's density is {percent(height)} of its highest"
-    ctx.words("modes_q_where", q_place + ("" if height >= ON_PEAK else where))
-    ctx.words("modes_best_place", place_words(place(posterior, i, gaps.best_mu[i]), peaks))
+    ctx.words("modes_q_where", place_words(*q_words, relative_density(posterior, i, q[0])))
+    best = (gaps.best_mu[i], gaps.best_logvar[i])
+    best_words = (place(posterior, i, best[0]), peak_shares(posterior, i, *best), MASSES[:2])
+    ctx.words("modes_best_place", place_words(*best_words))
     ctx.words("modes_shortfall", shortfall_words(gaps.amortization[i], gaps.gap[i]))
     return peaks
 
@@ -247,17 +254,23 @@ def kl_directions_figure(ctx, model, x, grid, gaps, i):
             raise ValueError(f"the grid holds only {held:.4f} of the {name} Gaussian")
         ctx.number(f"{name}_kl_qp", exclusive_kl(covered, mu, logvar).item())
         ctx.number(f"{name}_kl_pq", inclusive_kl(covered, mu, logvar).item())
-    fig, axes = plotting.figure(1, 2, figsize=(plotting.CONTENT_WIDTH, 3.9), sharey=True)
-    panels = (
-        ("exclusive", r"minimises $\mathrm{KL}(q \,\|\, p)$", BEST_COLOR, "--"),
-        ("inclusive", r"minimises $\mathrm{KL}(p \,\|\, q)$", MOMENT_COLOR, "-"),
-    )
-    for ax, (name, title, color, style) in zip(axes, panels, strict=True):
-        extents = posterior_panel(ax, posterior, i, title)
-        mu, logvar = (t[0].numpy() for t in gaussians[name])
-        ellipse(ax, mu, logvar, color, style, "Gaussian $q$")
-        frame(ax, extents, [(mu, logvar)])
+    fig, axes = plotting.figure(1, 2, figsize=(plotting.CONTENT_WIDTH, 3.8), sharey=True)
+    post = r"p(z \mid x)"  # the true posterior; p alone is the prior elsewhere on the site
+    panels = {
+        "exclusive": (rf"q \,\|\, {post}", BEST_COLOR, "--", "best Gaussian $q$"),
+        "inclusive": (rf"{post} \,\|\, q", MOMENT_COLOR, "-", f"$q$ with ${post}$'s moments"),
+    }
+    frames = [tuple(t[0].numpy() for t in gaussian) for gaussian in gaussians.values()]
+    for ax, (name, (kl, color, style, label)) in zip(axes, panels.items(), strict=True):
+        extents = posterior_panel(ax, posterior, i, rf"minimises $\mathrm{{KL}}({kl})$")
+        ellipse(ax, *(t[0].numpy() for t in gaussians[name]), color, style, label)
+        frame(ax, extents, frames)  # both panels in the same frame, which the
+        ax.set_aspect("equal", adjustable="box")  # shared z_2 keeps whole
     axes[0].set_ylabel("$z_2$")
+    handles = [ax.get_legend_handles_labels()[0][0] for ax in axes]
+    shade = plotting.plt.Rectangle((0, 0), 1, 1, color="#b0bec5")
+    names = [f"${post}$", *(panel[-1] for panel in panels.values())]
+    fig.legend([shade, *handles], names, loc="outside lower center", ncols=3)
     plotting.check_text_size(fig)
     ctx.save("kl-directions.svg", plotting.svg_bytes(fig))
 

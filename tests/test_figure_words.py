@@ -11,13 +11,76 @@ def test_count_words_spells_out_counts_below_ten():
     assert all(isinstance(words.count_words(n), str) for n in range(30))
 
 
-def test_place_words_count_the_peaks():
+DRAWN = (0.5, 0.9)  # the ellipses a figure draws: shares of the Gaussian
+
+
+def test_place_words_count_the_peaks_when_the_ellipses_take_in_none():
     place_words = words.place_words
-    assert place_words("on", 2) == place_words("on", 3) == "sits on one of them"
-    assert place_words("between", 2) == "sits between them, on neither"
-    assert place_words("away", 2) == "sits away from both, on neither"
-    assert place_words("between", 3) == "sits between the two highest, on none of them"
-    assert place_words("away", 3) == "sits away from all of them"
+    # The ellipse through each peak holds these shares of the Gaussian: all above 90%.
+    assert place_words("on", [0.01, 0.95], DRAWN) == "sits on one of them"
+    assert place_words("on", [0.01, 0.95, 0.99], DRAWN) == "sits on one of them"
+    assert place_words("between", [0.95, 0.96], DRAWN) == "sits between them, on neither"
+    assert place_words("away", [0.95, 0.99], DRAWN) == "sits away from both"
+    assert (
+        place_words("between", [0.95, 0.96, 0.99], DRAWN)
+        == "sits between the two highest, on none of them"
+    )
+    assert place_words("away", [0.95, 0.96, 0.99], DRAWN) == "sits away from all of them"
+
+
+def test_place_words_name_the_smallest_drawn_ellipse_that_takes_in_a_peak():
+    place_words = words.place_words
+    # A centre off the peaks, with the second peak inside the 50% ellipse (the
+    # encoder's q of the site's two-peaked digit), or only inside the 90% one.
+    assert (
+        place_words("away", [0.96, 0.48], DRAWN)
+        == "is centred on neither, but its 50% ellipse takes in one of them"
+    )
+    assert (
+        place_words("away", [0.96, 0.7], DRAWN)
+        == "is centred on neither, but its 90% ellipse takes in one of them"
+    )
+    assert (
+        place_words("between", [0.6, 0.7], DRAWN)
+        == "is centred between them, but its 90% ellipse takes in both"
+    )
+    assert (
+        place_words("away", [0.3, 0.4, 0.95], DRAWN)
+        == "is centred on none of them, but its 50% ellipse takes in two of them"
+    )
+    # On a peak, the other peaks count: the one it sits on is always inside.
+    assert (
+        place_words("on", [0.01, 0.8], DRAWN)
+        == "sits on one of them, its 90% ellipse taking in both"
+    )
+
+
+def test_place_words_say_the_density_only_off_the_peaks():
+    place_words = words.place_words
+    assert place_words("on", [0.01, 0.95], DRAWN, density=0.9) == "sits on one of them"
+    assert place_words("away", [0.96, 0.48], DRAWN, density=0.0023) == (
+        "is centred on neither, where the posterior's density is 0.23% of its highest,"
+        " but its 50% ellipse takes in one of them"
+    )
+    assert place_words("away", [0.96, 0.99], DRAWN, density=0.0023) == (
+        "sits away from both, where the posterior's density is 0.23% of its highest"
+    )
+
+
+@pytest.mark.parametrize(
+    ("share", "phrase"),
+    [
+        (0.0, "do not overlap"),
+        (1e-19, "do not overlap"),
+        (0.009, "do not overlap"),
+        (0.01, "barely overlap"),
+        (0.19, "barely overlap"),
+        (0.2, "overlap"),
+        (0.99, "overlap"),
+    ],
+)
+def test_overlap_words_follow_their_bounds(share, phrase):
+    assert words.overlap_words(share) == phrase
 
 
 @pytest.mark.parametrize(

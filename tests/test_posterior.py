@@ -144,3 +144,44 @@ def test_highest_density_levels_match_a_gaussians_closed_form():
     for level, m in zip(levels.flip(0), masses, strict=True):
         held = torch.exp(posterior.log_joint[0])[posterior.log_joint[0] >= level].sum() * step**2
         assert held.item() == pytest.approx(m, abs=0.005)
+
+
+def test_peak_shares_are_the_shares_of_the_ellipses_through_the_peaks(two_peaks):
+    posterior, _ = two_peaks
+    # N(0, I): both peaks at Mahalanobis radius 1, inside the ellipse holding 1 - e^-1/2.
+    shares = shape.peak_shares(posterior, 0, [0.0, 0.0], [0.0, 0.0])
+    assert shares == pytest.approx([1 - math.exp(-0.5)] * 2)
+    # On the peak at (-1, 0), 0.3 wide: that peak at the centre, the other 2/0.3 radii away.
+    shares = sorted(shape.peak_shares(posterior, 0, [-1.0, 0.0], [2 * math.log(SD)] * 2))
+    assert shares == pytest.approx([0.0, shape.gaussian_share(2 / SD)])
+
+
+def test_the_posterior_inside_a_components_ellipse_is_half_its_share(two_peaks):
+    # The Gaussian is one of two equal components, whose other lies 6.7 radii away.
+    posterior, _ = two_peaks
+    logvar = [2 * math.log(SD)] * 2
+    inside = shape.posterior_share_inside(posterior, 0, [-1.0, 0.0], logvar, 0.9)
+    assert inside == pytest.approx(0.5 * 0.9, abs=0.005)  # cells at the ellipse's edge
+
+
+def test_a_gaussians_share_inside_the_posteriors_region_matches_its_closed_form():
+    # p = N(0, 0.5^2 I): its region holding m is the disc of radius 0.5 r(m). The
+    # share of q = N(0, 1) inside a disc of radius R is 1 - e^(-R^2 / 2).
+    sd, step, m = 0.5, 0.01, 0.9
+    posterior, _ = mixture_on_grid([[0.0, 0.0]], [1.0], sd=sd, step=step)
+    radius = sd * shape.gaussian_radius(m)
+    expected = 1 - math.exp(-(radius**2) / 2)
+    inside = shape.gaussian_share_inside(posterior, 0, [0.0, 0.0], [0.0, 0.0], m)
+    assert inside == pytest.approx(expected, abs=0.005)
+
+
+def test_overlap_from_one_within_the_other_to_far_apart(two_peaks):
+    posterior, _ = two_peaks
+    narrow = [2 * math.log(0.05)] * 2
+    # A Gaussian much narrower than a lobe, inside it: the posterior holds nearly all of it.
+    assert shape.overlap(posterior, 0, [1.0, 0.0], narrow) > 0.98
+    # The lobe itself: its 99% ellipse holds half the posterior, the posterior's
+    # 99% region nearly all of it.
+    assert shape.overlap(posterior, 0, [-1.0, 0.0], [2 * math.log(SD)] * 2) > 0.95
+    # Far from both lobes, on the grid: neither holds any of the other.
+    assert shape.overlap(posterior, 0, [0.0, 2.6], narrow) < 1e-6

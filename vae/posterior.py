@@ -9,6 +9,11 @@ that a ripple in a flat tail is not counted. A two-peaked posterior is where a
 single Gaussian q must choose (Bishop 2006, "Pattern Recognition and Machine
 Learning", section 10.1.2): minimising KL(q || p) puts it on one peak,
 minimising KL(p || q) spreads it over both.
+
+Where a Gaussian sits is said by its centre (`place`) and by its ellipses: a
+peak lies inside the ellipse that holds a share s of the Gaussian when the
+peak's `peak_shares` is at most s. How much a Gaussian and a posterior overlap
+is said by `overlap`, from the mass each has inside the other's region.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vae import objectives
 from vae.exact import GridPosterior, posterior_image
 
 PEAK_FLOOR = 0.01  # a local maximum counts as a peak above this share of the highest density
 PEAK_STARTS = 3  # the best Gaussian is searched for from this many of a posterior's peaks
 ON_PEAK = 0.5  # a point is on a peak where the density is at least this share of the peak's
+OVERLAP_SHARE = 0.99  # `overlap` weighs the mass inside the regions that hold this share
 
 Place = Literal["on", "between", "away"]
 
@@ -148,6 +155,77 @@ def place(
     t = torch.dot(mu - a, b - a) / (b - a).square().sum()  # position along a -> b
     off = (mu - (a + t * (b - a))).norm()  # distance from the line through a and b
     return "between" if 0 < t < 1 and off < 0.5 * (b - a).norm() else "away"
+
+
+def _mahalanobis(z: torch.Tensor, mu, logvar) -> torch.Tensor:
+    """The Mahalanobis radius of points z (..., 2) from N(mu, diag e^logvar)."""
+    mu = torch.as_tensor(mu, dtype=z.dtype, device=z.device)
+    sd = torch.exp(0.5 * torch.as_tensor(logvar, dtype=z.dtype, device=z.device))
+    return ((z - mu) / sd).norm(dim=-1)
+
+
+def peak_shares(
+    posterior: GridPosterior,
+    row: int,
+    mu: torch.Tensor | Sequence[float],
+    logvar: torch.Tensor | Sequence[float],
+    floor: float = PEAK_FLOOR,
+) -> list[float]:
+    """For each peak of one example's posterior, highest first, the share of
+    N(mu, diag e^logvar) inside the Gaussian's ellipse through that peak: the
+    peak lies inside the ellipse that holds a share s exactly when this is at most s."""
+    codes, _ = peak_cells(posterior, row, floor)
+    return [gaussian_share(r) for r in _mahalanobis(codes, mu, logvar).tolist()]
+
+
+def posterior_share_inside(
+    posterior: GridPosterior,
+    row: int,
+    mu: torch.Tensor | Sequence[float],
+    logvar: torch.Tensor | Sequence[float],
+    share: float,
+) -> float:
+    """The share of one example's p(z|x) inside the ellipse that holds `share`
+    of N(mu, diag e^logvar), by the midpoint rule on the fine cells."""
+    z1, z2, log_density = posterior_image(posterior, row)
+    z = torch.stack(torch.meshgrid(z1, z2, indexing="xy"), dim=-1)  # (n2, n1, 2)
+    inside = _mahalanobis(z, mu, logvar) <= gaussian_radius(share)
+    return (torch.exp(log_density[inside]).sum() * posterior.step**2).item()
+
+
+def gaussian_share_inside(
+    posterior: GridPosterior,
+    row: int,
+    mu: torch.Tensor | Sequence[float],
+    logvar: torch.Tensor | Sequence[float],
+    share: float,
+) -> float:
+    """The share of N(mu, diag e^logvar) inside the smallest region that holds
+    `share` of one example's p(z|x), by the midpoint rule on the fine cells."""
+    z1, z2, log_density = posterior_image(posterior, row)
+    level = highest_density_levels(log_density, posterior.step**2, [share])[0]
+    z = torch.stack(torch.meshgrid(z1, z2, indexing="xy"), dim=-1)[log_density >= level]
+    mu = torch.as_tensor(mu, dtype=z.dtype, device=z.device)
+    logvar = torch.as_tensor(logvar, dtype=z.dtype, device=z.device)
+    log_q = objectives.gaussian_log_density(z, mu, logvar)
+    return (torch.exp(log_q).sum() * posterior.step**2).item()
+
+
+def overlap(
+    posterior: GridPosterior,
+    row: int,
+    mu: torch.Tensor | Sequence[float],
+    logvar: torch.Tensor | Sequence[float],
+    share: float = OVERLAP_SHARE,
+) -> float:
+    """How much one example's posterior and a Gaussian overlap: the larger of
+    the share of each inside the other's region that holds `share` of it. Near
+    0 when they lie apart; near `share` when one lies within the other, however
+    much narrower it is."""
+    return max(
+        posterior_share_inside(posterior, row, mu, logvar, share),
+        gaussian_share_inside(posterior, row, mu, logvar, share),
+    )
 
 
 def peak_starts(

@@ -10,6 +10,7 @@ figure scripts record what they return with `ctx.words`.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Literal
 
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -34,6 +35,20 @@ QUANTIFIERS = (
     (0.02, "few"),
     (0.0, "almost none"),
 )
+# Where a Gaussian whose centre is off the peaks sits, by (`vae.posterior.place`,
+# two peaks or more): when its drawn ellipses take in no peak, and when one does.
+OFF_PEAK_WORDS = {
+    ("between", True): ("sits between them, on neither", "is centred between them"),
+    ("away", True): ("sits away from both", "is centred on neither"),
+    ("between", False): (
+        "sits between the two highest, on none of them",
+        "is centred between the two highest",
+    ),
+    ("away", False): ("sits away from all of them", "is centred on none of them"),
+}
+# How much a Gaussian and a posterior overlap (`vae.posterior.overlap`: the
+# larger share of either inside the other's 99% region): the first bound reached.
+OVERLAP_WORDS = ((0.2, "overlap"), (0.01, "barely overlap"), (0.0, "do not overlap"))
 # The strength of a correlation, by its absolute value: the first bound it reaches.
 CORRELATION_STRENGTHS = ((0.8, "strong"), (0.5, "moderate"), (0.2, "weak"))
 
@@ -56,15 +71,54 @@ def percent(share: float) -> str:
     return "under 0.1%" if share < 0.001 else f"{float(f'{100 * share:.2g}'):g}%"
 
 
-def place_words(where: str, peaks: int) -> str:
-    """Where a Gaussian sits (`vae.posterior.place`) on a posterior with `peaks` peaks."""
+def peaks_words(n: int, peaks: int) -> str:
+    """n of a posterior's `peaks` peaks, as the object of a verb: 'one of them', 'both'."""
+    if n == peaks:
+        return "both" if n == 2 else "all of them"
+    return f"{count_words(n)} of them"
+
+
+def place_words(
+    where: str,
+    peak_shares: Sequence[float],
+    drawn: Sequence[float],
+    density: float | None = None,
+) -> str:
+    """Where a Gaussian sits on a posterior with several peaks, from where its
+    centre is (`vae.posterior.place`) and which peaks its drawn ellipses take in.
+
+    Args:
+        where: "on", "between" or "away".
+        peak_shares: for each peak, the share of the Gaussian inside its ellipse
+            through the peak (`vae.posterior.peak_shares`).
+        drawn: the shares of the Gaussian that the figure's ellipses hold, ascending.
+        density: the posterior's density at the centre, as a share of its
+            highest; said when the centre is off the peaks.
+    """
+    peaks = len(peak_shares)
+    # The smallest drawn ellipse that takes in a peak (another peak, when the
+    # centre is on one), and how many peaks it takes in.
+    least = 2 if where == "on" else 1
+    counts = ((s, sum(p <= s for p in peak_shares)) for s in drawn)
+    held = next(((s, n) for s, n in counts if n >= least), None)
+    ellipse = "" if held is None else f"its {percent(held[0])} ellipse"
     if where == "on":
-        return "sits on one of them"
-    if peaks == 2:
-        return f"sits {'between them' if where == 'between' else 'away from both'}, on neither"
-    if where == "between":
-        return "sits between the two highest, on none of them"
-    return "sits away from all of them"
+        if held is None:
+            return "sits on one of them"
+        return f"sits on one of them, {ellipse} taking in {peaks_words(held[1], peaks)}"
+    # Off the peaks: the first words when no drawn ellipse takes one in either.
+    centre = OFF_PEAK_WORDS[where, peaks == 2][held is not None]
+    if density is not None:
+        centre += f", where the posterior's density is {percent(density)} of its highest"
+    if held is None:
+        return centre
+    return f"{centre}, but {ellipse} takes in {peaks_words(held[1], peaks)}"
+
+
+def overlap_words(overlap: float) -> str:
+    """How much a Gaussian and a posterior overlap, as a verb phrase, from
+    `vae.posterior.overlap`, by the bounds of OVERLAP_WORDS."""
+    return next(words for bound, words in OVERLAP_WORDS if overlap >= bound)
 
 
 def shortfall_words(amortization: float, gap: float) -> str:
