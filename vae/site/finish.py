@@ -22,7 +22,14 @@ from pathlib import Path
 from vae.atomic import sweep, write_file
 
 # The modules whose code shapes a finished page, in vae/site/.
-FINISHERS = ("finish.py", "html.py", "splices.py", "notebook_html.py", "pages.py")
+FINISHERS = (
+    "finish.py",
+    "html.py",
+    "splices.py",
+    "notebook_html.py",
+    "pages.py",
+    "training_page.py",
+)
 # The name of every file the cache writes: KEY.html, KEY the key's 64 hex digits.
 PAGE_NAMES = "[0-9a-f]" * 64 + ".html"
 
