@@ -50,6 +50,18 @@ def test_train_on_the_iwae_bound(tmp_path, capsys):
     assert "test_elbo" in history[0]
 
 
+def test_train_and_eval_a_flow_posterior(tmp_path, capsys):
+    out = tmp_path / "flow"
+    argv = ["train", *SMALL, "--posterior", "flow", "--flow-layers", "2", "--out", str(out)]
+    assert main(argv) == 0
+    config, *_ = check_run(out)
+    assert (config.model.posterior, config.model.flow_layers) == ("flow", 2)
+    capsys.readouterr()
+    assert main(["eval", str(out), "--iwae-k", "5", "--json", "--device", "cpu"]) == 0
+    numbers = json.loads(capsys.readouterr().out)
+    assert numbers["test_elbo"] < numbers["test_iwae_k5"] < 0
+
+
 def test_an_existing_run_is_kept_unless_forced(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", *SMALL, "--seed", "1", "--out", str(out)]) == 0

@@ -30,6 +30,8 @@ def test_the_command_line_offers_what_the_configs_accept():
     assert set(train["--model"].choices) == field_choices(ModelConfig, "kind")
     assert set(train["--model"].choices) == {"ae", "noisy-ae", "vae"}
     assert set(train["--likelihood"].choices) == field_choices(ModelConfig, "likelihood")
+    assert set(train["--posterior"].choices) == field_choices(ModelConfig, "posterior")
+    assert set(train["--posterior"].choices) == {"diagonal", "full", "flow"}
     assert set(train["--binarize"].choices) == field_choices(DataConfig, "binarize")
     assert set(train["--binarize"].choices) == {"continuous", "fixed", "dynamic"}
     assert set(train["--dataset"].choices) == field_choices(DataConfig, "dataset")
@@ -48,6 +50,7 @@ def test_the_command_line_offers_what_the_configs_accept():
     [
         (ModelConfig, "kind", config.MODEL_KINDS),
         (ModelConfig, "likelihood", config.LIKELIHOODS),
+        (ModelConfig, "posterior", config.POSTERIORS),
         (DataConfig, "binarize", config.BINARIZATIONS),
         (DataConfig, "dataset", config.DATASETS),
         (TrainConfig, "precision", config.PRECISIONS),
@@ -70,6 +73,7 @@ def test_the_command_lines_defaults_are_the_configs():
         model.latent_dim,
     )
     assert (args.likelihood, args.noise_sigma) == (model.likelihood, model.noise_sigma)
+    assert (args.posterior, args.flow_layers) == (model.posterior, model.flow_layers)
     assert (args.dataset, args.binarize) == (data.dataset, data.binarize)
     assert (args.epochs, args.batch_size, args.lr) == (
         train.epochs,
@@ -155,3 +159,21 @@ def test_iwae_needs_an_encoder_that_learns_its_variance(kind):
         RunConfig(ModelConfig(kind=kind), DataConfig(), TrainConfig(objective="iwae", k=5))
     iwae = RunConfig(ModelConfig(), DataConfig(), TrainConfig(objective="iwae", k=5))
     assert RunConfig.from_dict(iwae.to_dict()) == iwae
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"kind": "ae", "posterior": "full"}, "a full posterior needs model vae, not ae"),
+        ({"kind": "noisy-ae", "posterior": "flow"}, "a flow posterior needs model vae"),
+        ({"posterior": "flow", "flow_layers": 0}, "flow_layers must be at least 1, got 0"),
+        ({"posterior": "flow", "flow_layers": 2.0}, "flow_layers must be an integer"),
+        ({"flow_layers": 6}, "flow_layers is for the flow posterior only"),
+    ],
+)
+def test_bad_posterior_settings_are_refused(settings, message):
+    with pytest.raises(ConfigError) as error:
+        ModelConfig(**settings)
+    assert message in str(error.value)
+    flow = ModelConfig(posterior="flow", flow_layers=6)
+    assert ModelConfig.from_dict(flow.to_dict()) == flow

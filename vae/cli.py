@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         LIKELIHOODS,
         MODEL_KINDS,
         OBJECTIVES,
+        POSTERIORS,
         PRECISIONS,
         DataConfig,
         ModelConfig,
@@ -93,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=model_config.noise_sigma,
         help="fixed sigma of noisy-ae",
+    )
+    train.add_argument(
+        "--posterior",
+        choices=POSTERIORS,
+        default=model_config.posterior,
+        help="q(z|x) of the vae: diagonal Gaussian, full covariance, or a coupling flow",
+    )
+    train.add_argument(
+        "--flow-layers",
+        type=positive_int,
+        default=model_config.flow_layers,
+        help="coupling layers of --posterior flow",
     )
     train.add_argument("--dataset", choices=DATASETS, default=data_config.dataset)
     train.add_argument("--data-dir", help="directory holding the IDX files")
@@ -196,6 +209,8 @@ def _train(args: argparse.Namespace) -> None:
             latent_dim=args.latent_dim,
             likelihood=args.likelihood,
             noise_sigma=args.noise_sigma,
+            posterior=args.posterior,
+            flow_layers=args.flow_layers,
         ),
         DataConfig(args.dataset, args.binarize),
         TrainConfig(

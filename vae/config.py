@@ -18,6 +18,8 @@ from vae.errors import ConfigError
 # values and offer command-line choices are read from it.
 ModelKind = Literal["ae", "noisy-ae", "vae"]
 Likelihood = Literal["bernoulli", "gaussian"]
+# The family of the VAE's q(z|x): diagonal Gaussian, full-covariance Gaussian, or a flow.
+PosteriorFamily = Literal["diagonal", "full", "flow"]
 Binarization = Literal["continuous", "fixed", "dynamic"]
 Precision = Literal["fp32", "bf16"]
 # What training maximises: the ELBO, or the importance-weighted bound L_k.
@@ -28,6 +30,7 @@ DatasetName = Literal["mnist5k", IdxDatasetName]  # "mnist5k": embedded in mlxte
 Device = Literal["auto", "cpu", "cuda"]
 MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
 LIKELIHOODS: tuple[str, ...] = get_args(Likelihood)
+POSTERIORS: tuple[str, ...] = get_args(PosteriorFamily)
 BINARIZATIONS: tuple[str, ...] = get_args(Binarization)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 OBJECTIVES: tuple[str, ...] = get_args(Objective)
@@ -42,14 +45,19 @@ MAX_SEED = 2**32 - 1
 # differs from its default, so a config that uses none of them serialises exactly
 # as it did before they existed (and so keeps its place in any cache keyed on it);
 # a saved config without them loads with the defaults.
-LATER_FIELDS = frozenset({"objective", "k"})
+LATER_FIELDS = frozenset({"posterior", "flow_layers", "objective", "k"})
+
+
+def _is_default(config: Any, name: str) -> bool:
+    """Whether a config's field holds its default value."""
+    return getattr(config, name) == config.__dataclass_fields__[name].default
 
 
 def _as_dict(config: Any) -> dict[str, Any]:
     """`asdict`, without the later fields that hold their defaults."""
     d = asdict(config)
     for f in fields(config):
-        if f.name in LATER_FIELDS and d[f.name] == f.default:
+        if f.name in LATER_FIELDS and _is_default(config, f.name):
             del d[f.name]
     return d
 
@@ -71,6 +79,8 @@ class ModelConfig:
     likelihood: Likelihood = "bernoulli"  # p(x|z): Bernoulli logits or a Gaussian mean
     noise_sigma: float = 1.0  # fixed std of the noise added to z ("noisy-ae" only)
     observation_sigma: float = 0.1  # std of p(x|z) when likelihood is "gaussian"
+    posterior: PosteriorFamily = "diagonal"  # q(z|x) of the vae: "full" covariance, or "flow"
+    flow_layers: int = 4  # affine coupling layers of the "flow" posterior
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
@@ -91,6 +101,18 @@ class ModelConfig:
             raise ConfigError(f"hidden_sizes must be positive, got {self.hidden_sizes}")
         if not self.noise_sigma > 0 or not self.observation_sigma > 0:
             raise ConfigError("noise_sigma and observation_sigma must be positive")
+        if self.posterior not in POSTERIORS:
+            raise ConfigError(
+                f"posterior must be one of {', '.join(POSTERIORS)}, got {self.posterior!r}"
+            )
+        if self.posterior != "diagonal" and self.kind != "vae":
+            raise ConfigError(f"a {self.posterior} posterior needs model vae, not {self.kind}")
+        if isinstance(self.flow_layers, bool) or not isinstance(self.flow_layers, int):
+            raise ConfigError(f"flow_layers must be an integer, got {self.flow_layers!r}")
+        if self.flow_layers < 1:
+            raise ConfigError(f"flow_layers must be at least 1, got {self.flow_layers}")
+        if self.posterior != "flow" and not _is_default(self, "flow_layers"):
+            raise ConfigError("flow_layers is for the flow posterior only")
 
     @property
     def data_dim(self) -> int:

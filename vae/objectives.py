@@ -136,8 +136,6 @@ def gaussian_kl(
     return gaussian_kl_per_dimension(mu, logvar, prior_mu, prior_logvar).sum(dim=-1)
 
 
-
-
 def elbo(log_px_given_z: torch.Tensor, kl: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
     r"""The (beta-weighted) evidence lower bound, per example.
 
@@ -172,8 +170,6 @@ def iwae_bound(log_weights: torch.Tensor) -> torch.Tensor:
     k = log_weights.shape[0]  # log_weights: (k, B), log w_i of k codes per image
     return torch.logsumexp(log_weights, dim=0) - math.log(k)
     # --8<-- [end:iwae_bound_lines]
-
-
 
 
 def mean_iwae_bound(log_weights: torch.Tensor, k: int) -> torch.Tensor:
