@@ -9,7 +9,7 @@ import pytest
 
 from vae import atomic, datafiles, precision
 from vae import train as train_module
-from vae.checkpoint import check_run
+from vae.checkpoint import check_run, load_run
 from vae.cli import main
 
 from .conftest import FullDiskFile, make_idx_files
@@ -60,6 +60,16 @@ def test_train_and_eval_a_flow_posterior(tmp_path, capsys):
     assert main(["eval", str(out), "--iwae-k", "5", "--json", "--device", "cpu"]) == 0
     numbers = json.loads(capsys.readouterr().out)
     assert numbers["test_elbo"] < numbers["test_iwae_k5"] < 0
+
+
+def test_train_a_vampprior_and_sample_it(tmp_path, capsys):
+    out = tmp_path / "vamp"
+    argv = ["train", *SMALL, "--prior", "vamp", "--prior-components", "3", "--out", str(out)]
+    assert main(argv) == 0
+    run = load_run(out)
+    assert (run.config.model.prior, run.config.model.prior_components) == ("vamp", 3)
+    assert run.model.prior.pseudo_inputs().shape == (3, 28, 28)
+    assert run.model.sample_prior(2).shape == (2, 28, 28)
 
 
 def test_an_existing_run_is_kept_unless_forced(tmp_path, capsys):

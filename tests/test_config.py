@@ -32,6 +32,8 @@ def test_the_command_line_offers_what_the_configs_accept():
     assert set(train["--likelihood"].choices) == field_choices(ModelConfig, "likelihood")
     assert set(train["--posterior"].choices) == field_choices(ModelConfig, "posterior")
     assert set(train["--posterior"].choices) == {"diagonal", "full", "flow"}
+    assert set(train["--prior"].choices) == field_choices(ModelConfig, "prior")
+    assert set(train["--prior"].choices) == {"normal", "mixture", "vamp"}
     assert set(train["--binarize"].choices) == field_choices(DataConfig, "binarize")
     assert set(train["--binarize"].choices) == {"continuous", "fixed", "dynamic"}
     assert set(train["--dataset"].choices) == field_choices(DataConfig, "dataset")
@@ -51,6 +53,7 @@ def test_the_command_line_offers_what_the_configs_accept():
         (ModelConfig, "kind", config.MODEL_KINDS),
         (ModelConfig, "likelihood", config.LIKELIHOODS),
         (ModelConfig, "posterior", config.POSTERIORS),
+        (ModelConfig, "prior", config.PRIORS),
         (DataConfig, "binarize", config.BINARIZATIONS),
         (DataConfig, "dataset", config.DATASETS),
         (TrainConfig, "precision", config.PRECISIONS),
@@ -74,6 +77,7 @@ def test_the_command_lines_defaults_are_the_configs():
     )
     assert (args.likelihood, args.noise_sigma) == (model.likelihood, model.noise_sigma)
     assert (args.posterior, args.flow_layers) == (model.posterior, model.flow_layers)
+    assert (args.prior, args.prior_components) == (model.prior, model.prior_components)
     assert (args.dataset, args.binarize) == (data.dataset, data.binarize)
     assert (args.epochs, args.batch_size, args.lr) == (
         train.epochs,
@@ -169,9 +173,12 @@ def test_iwae_needs_an_encoder_that_learns_its_variance(kind):
         ({"posterior": "flow", "flow_layers": 0}, "flow_layers must be at least 1, got 0"),
         ({"posterior": "flow", "flow_layers": 2.0}, "flow_layers must be an integer"),
         ({"flow_layers": 6}, "flow_layers is for the flow posterior only"),
+        ({"kind": "noisy-ae", "prior": "vamp"}, "a vamp prior needs model vae, not noisy-ae"),
+        ({"prior": "mixture", "prior_components": 0}, "prior_components must be at least 1"),
+        ({"prior_components": 3}, "prior_components is for the mixture and vamp priors only"),
     ],
 )
-def test_bad_posterior_settings_are_refused(settings, message):
+def test_bad_posterior_and_prior_settings_are_refused(settings, message):
     with pytest.raises(ConfigError) as error:
         ModelConfig(**settings)
     assert message in str(error.value)

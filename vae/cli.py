@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         OBJECTIVES,
         POSTERIORS,
         PRECISIONS,
+        PRIORS,
         DataConfig,
         ModelConfig,
         TrainConfig,
@@ -106,6 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=model_config.flow_layers,
         help="coupling layers of --posterior flow",
+    )
+    train.add_argument(
+        "--prior",
+        choices=PRIORS,
+        default=model_config.prior,
+        help="p(z) of the vae: N(0, I), a learned Gaussian mixture, or the VampPrior",
+    )
+    train.add_argument(
+        "--prior-components",
+        type=positive_int,
+        default=model_config.prior_components,
+        help="Gaussians of --prior mixture, pseudo-inputs of --prior vamp",
     )
     train.add_argument("--dataset", choices=DATASETS, default=data_config.dataset)
     train.add_argument("--data-dir", help="directory holding the IDX files")
@@ -211,6 +224,8 @@ def _train(args: argparse.Namespace) -> None:
             noise_sigma=args.noise_sigma,
             posterior=args.posterior,
             flow_layers=args.flow_layers,
+            prior=args.prior,
+            prior_components=args.prior_components,
         ),
         DataConfig(args.dataset, args.binarize),
         TrainConfig(

@@ -20,6 +20,8 @@ ModelKind = Literal["ae", "noisy-ae", "vae"]
 Likelihood = Literal["bernoulli", "gaussian"]
 # The family of the VAE's q(z|x): diagonal Gaussian, full-covariance Gaussian, or a flow.
 PosteriorFamily = Literal["diagonal", "full", "flow"]
+# p(z): the standard normal, a learned mixture of Gaussians, or the VampPrior.
+PriorKind = Literal["normal", "mixture", "vamp"]
 Binarization = Literal["continuous", "fixed", "dynamic"]
 Precision = Literal["fp32", "bf16"]
 # What training maximises: the ELBO, or the importance-weighted bound L_k.
@@ -31,6 +33,7 @@ Device = Literal["auto", "cpu", "cuda"]
 MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
 LIKELIHOODS: tuple[str, ...] = get_args(Likelihood)
 POSTERIORS: tuple[str, ...] = get_args(PosteriorFamily)
+PRIORS: tuple[str, ...] = get_args(PriorKind)
 BINARIZATIONS: tuple[str, ...] = get_args(Binarization)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 OBJECTIVES: tuple[str, ...] = get_args(Objective)
@@ -45,7 +48,9 @@ MAX_SEED = 2**32 - 1
 # differs from its default, so a config that uses none of them serialises exactly
 # as it did before they existed (and so keeps its place in any cache keyed on it);
 # a saved config without them loads with the defaults.
-LATER_FIELDS = frozenset({"posterior", "flow_layers", "objective", "k"})
+LATER_FIELDS = frozenset(
+    {"posterior", "flow_layers", "prior", "prior_components", "objective", "k"}
+)
 
 
 def _is_default(config: Any, name: str) -> bool:
@@ -81,6 +86,8 @@ class ModelConfig:
     observation_sigma: float = 0.1  # std of p(x|z) when likelihood is "gaussian"
     posterior: PosteriorFamily = "diagonal"  # q(z|x) of the vae: "full" covariance, or "flow"
     flow_layers: int = 4  # affine coupling layers of the "flow" posterior
+    prior: PriorKind = "normal"  # p(z) of the vae: N(0, I), a learned "mixture", or "vamp"
+    prior_components: int = 10  # K: Gaussians of the mixture, pseudo-inputs of the VampPrior
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
@@ -113,6 +120,16 @@ class ModelConfig:
             raise ConfigError(f"flow_layers must be at least 1, got {self.flow_layers}")
         if self.posterior != "flow" and not _is_default(self, "flow_layers"):
             raise ConfigError("flow_layers is for the flow posterior only")
+        if self.prior not in PRIORS:
+            raise ConfigError(f"prior must be one of {', '.join(PRIORS)}, got {self.prior!r}")
+        if self.prior != "normal" and self.kind != "vae":
+            raise ConfigError(f"a {self.prior} prior needs model vae, not {self.kind}")
+        if isinstance(self.prior_components, bool) or not isinstance(self.prior_components, int):
+            raise ConfigError(f"prior_components must be an integer, got {self.prior_components!r}")
+        if self.prior_components < 1:
+            raise ConfigError(f"prior_components must be at least 1, got {self.prior_components}")
+        if self.prior == "normal" and not _is_default(self, "prior_components"):
+            raise ConfigError("prior_components is for the mixture and vamp priors only")
 
     @property
     def data_dim(self) -> int:

@@ -153,8 +153,9 @@ class FlowPosterior:
         return self.flow(z0, self.context)
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """log q(z|x) = log N(f^-1(z); mu, sigma^2) + log |det df^-1/dz|: (..., B)."""
-        z0, log_det = self.flow.inverse(z, self.context)
+        """log q(z|x) = log N(f^-1(z); mu, sigma^2) + log |det df^-1/dz|: (..., B),
+        in the precision of the flow's weights."""
+        z0, log_det = self.flow.inverse(z.to(self.context.dtype), self.context)
         return self.base.log_prob(z0) + log_det
 
     def standard_normal_kl(self) -> None:

@@ -11,7 +11,8 @@ in what the encoder outputs and how a code z is drawn from it:
 The last line is the reparameterization trick of Kingma & Welling (2013),
 "Auto-Encoding Variational Bayes", arXiv:1312.6114. The VAE's q(z|x) can also
 be a Gaussian with a full covariance or a normalizing flow (`vae.families`),
-each a map of that diagonal Gaussian, so the trick samples all of them.
+each a map of that diagonal Gaussian, so the trick samples all of them; and
+its prior p(z) can be learned (`vae.priors`).
 
 The networks are those of `vae.networks`; they return float32 even when their
 linear layers run in bfloat16 under `torch.autocast`, so that every
@@ -32,6 +33,7 @@ from vae.families import Family, FlowPosterior, FullCovariance, Posterior, lower
 from vae.flows import CouplingFlow
 from vae.networks import LOGVAR_LIMIT as LOGVAR_LIMIT  # figures/explorer.py reads it here
 from vae.networks import Decoder, Encoder
+from vae.priors import MixturePrior, VampPrior, build_prior
 
 # Codes decoded at once when importance sampling: the pixels of this many images
 # (6 MB in float32) stay in a CPU's cache between the decoder and the likelihood.
@@ -66,6 +68,7 @@ class LatentModel(nn.Module):
         self.config = config
         self.encoder = Encoder(config, learn_logvar)
         self.decoder = Decoder(config)
+        self.prior: MixturePrior | VampPrior | None = None  # None: p(z) = N(0, I)
 
     # -- q(z|x) -------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> Family:
@@ -112,7 +115,7 @@ class LatentModel(nn.Module):
         Raises:
             ValueError: there is no closed form and no code was given.
         """
-        closed_form = posterior.standard_normal_kl()
+        closed_form = posterior.standard_normal_kl() if self.prior is None else None
         if closed_form is not None:
             return closed_form
         if z is None or log_qz is None:
@@ -121,15 +124,27 @@ class LatentModel(nn.Module):
 
     # -- p(z) ---------------------------------------------------------------
     def log_prior(self, z: torch.Tensor) -> torch.Tensor:
-        """log p(z) for codes z of shape (..., D): (...). The standard normal."""
-        return objectives.gaussian_log_density(z)
+        r"""log p(z) for codes z of shape (..., D): (...).
+
+        The standard normal, or a learned mixture (`vae.priors`):
+        $\log p(z) = \log \sum_k \exp(\log \pi_k + \log p_k(z))$.
+        """
+        if self.prior is None:
+            return objectives.gaussian_log_density(z)
+        components, log_weights = self.prior.components(self.encode)  # K of them, (K,)
+        log_pk = components.log_prob(z.unsqueeze(-2))  # (..., K)
+        return torch.logsumexp(log_weights + log_pk, dim=-1)
 
     def sample_codes_from_prior(
         self, n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """n codes drawn from the prior: (n, D)."""
+        """n codes drawn from the prior: (n, D). A mixture's component first, then its code."""
         device = next(self.parameters()).device
-        return torch.randn((n, self.config.latent_dim), generator=generator, device=device)
+        if self.prior is None:
+            return torch.randn((n, self.config.latent_dim), generator=generator, device=device)
+        components, log_weights = self.prior.components(self.encode)
+        index = torch.multinomial(log_weights.exp(), n, replacement=True, generator=generator)
+        return self.sample_codes(components.select(index), generator)[0]
 
     # -- p(x|z) -------------------------------------------------------------
     def likelihood_params(self, z: torch.Tensor) -> torch.Tensor:
@@ -290,6 +305,7 @@ class VAE(LatentModel):
         if config.posterior == "flow":
             features = config.hidden_sizes[-1] if config.hidden_sizes else config.data_dim
             self.flow = CouplingFlow(config.latent_dim, features, config.flow_layers)
+        self.prior = build_prior(config)
 
     def encode(self, x: torch.Tensor) -> Family:
         h = self.encoder.features(x)  # (B, H)
