@@ -72,6 +72,18 @@ def test_train_a_vampprior_and_sample_it(tmp_path, capsys):
     assert run.model.sample_prior(2).shape == (2, 28, 28)
 
 
+def test_train_a_sigma_vae_on_gray_digits(tmp_path, capsys):
+    out = tmp_path / "sigma"
+    argv = [*SMALL, "--likelihood", "gaussian-learned", "--observation-sigma", "0.5"]
+    assert main(["train", *argv, "--binarize", "continuous", "--out", str(out)]) == 0
+    run = load_run(out)
+    assert (run.config.model.likelihood, run.config.model.observation_sigma) == (
+        "gaussian-learned",
+        0.5,
+    )
+    assert 0 < run.model.log_sigma.exp().item() < 0.5
+
+
 def test_an_existing_run_is_kept_unless_forced(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", *SMALL, "--seed", "1", "--out", str(out)]) == 0

@@ -25,6 +25,7 @@ from vae.gaps import (
     inference_gaps,
     q_mass,
 )
+from vae.models import build_model
 from vae.train import train
 
 # -- a linear-Gaussian model: p(z) = N(0, I), p(x|z) = N(Wz + b, s^2 I) -------------
@@ -159,6 +160,23 @@ def test_the_exact_posterior_as_a_full_covariance_q_has_no_gap(linear):
     # The best diagonal Gaussian (variances 1 / Lambda_jj) falls short by about half a nat.
     mean_field = grid_elbo(posterior, q.mu, -torch.diagonal(model.precision).log().expand(8, 2))
     assert (mean_field < posterior.log_px - 0.1).all()
+
+
+def test_the_grid_scores_gray_digits_with_a_learned_sigma():
+    """The grid's expanded-square likelihood of a sigma-VAE, with its learned
+    sigma, against the model's own log p(x|z), pair by pair."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden_sizes=(16,), likelihood="gaussian-learned"))
+    with torch.no_grad():
+        model.log_sigma.fill_(math.log(0.23))
+        x = torch.rand(3, 28, 28, generator=torch.Generator().manual_seed(1))
+        z = torch.randn(5, 2, generator=torch.Generator().manual_seed(2))
+        params = model.likelihood_params(z)
+        expected = torch.stack(
+            [model.log_likelihood(x[b].expand(5, 28, 28), params) for b in range(3)]
+        )
+    actual = exact.log_likelihood_matrix(model, x, z)
+    torch.testing.assert_close(actual, expected.double(), rtol=1e-5, atol=1e-3)
 
 
 def test_the_answer_does_not_depend_on_the_rest_of_the_batch(linear):

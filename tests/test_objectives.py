@@ -113,6 +113,17 @@ def test_extreme_inputs_stay_finite():
     assert torch.isfinite(objectives.iwae_bound(log_w)).all()
 
 
+def test_the_optimal_sigma_maximises_the_gaussian_likelihood(gen):
+    """Against a dense scan of sigma, scoring with torch.distributions."""
+    x = torch.rand(4, 28, 28, generator=gen)
+    mean = torch.rand(4, 28, 28, generator=gen)
+    sigma = objectives.optimal_sigma(x, mean)
+    torch.testing.assert_close(sigma, ((x - mean) ** 2).mean().sqrt())
+    scan = torch.linspace(0.5, 1.5, 1001) * sigma
+    scores = torch.stack([torch.distributions.Normal(mean, s).log_prob(x).sum() for s in scan])
+    assert scan[scores.argmax()].item() == pytest.approx(sigma.item(), rel=2e-3)
+
+
 def test_elbo_weights_the_kl_by_beta():
     rec, kl = torch.tensor([-10.0]), torch.tensor([4.0])
     assert objectives.elbo(rec, kl).item() == -14.0

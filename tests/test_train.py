@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from vae import precision
+from vae import objectives, precision
 from vae import train as train_module
 from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from vae.data import test_inputs as inputs_of
@@ -51,6 +51,24 @@ def test_richer_posteriors_learn(small, posterior):
     assert history[-1]["train_loss"] < history[0]["train_loss"] - 20
     assert history[-1]["test_loss"] < history[0]["test_loss"]
     assert all(row["test_kl"] > 0 for row in history)
+
+
+def test_a_learned_sigma_falls_towards_the_rmse_of_the_reconstructions(small):
+    """A sigma-VAE on gray digits, its sigma started well above the RMSE of its
+    reconstructions (the optimum for its decoder), moves down towards it."""
+    sigma_vae = RunConfig(
+        ModelConfig(hidden_sizes=(64,), likelihood="gaussian-learned", observation_sigma=1.0),
+        DataConfig("mnist5k", "continuous"),
+        TrainConfig(epochs=2, batch_size=16),
+    )
+    model, history = train(sigma_vae, small, progress=False)
+    x = inputs_of(small, "continuous")
+    with torch.no_grad():
+        mean = model.likelihood_params(model.sample_posterior(model.encode(x)))
+    rmse = objectives.optimal_sigma(x, mean).item()
+    sigma = model.log_sigma.exp().item()
+    assert rmse < sigma < 1.0 - 0.05
+    assert history[-1]["test_elbo"] > history[0]["test_elbo"]
 
 
 def test_history_terms_add_up(dataset):

@@ -89,7 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=model_config.hidden_sizes,
         help="hidden widths, e.g. 512,256",
     )
-    train.add_argument("--likelihood", choices=LIKELIHOODS, default=model_config.likelihood)
+    train.add_argument(
+        "--likelihood",
+        choices=LIKELIHOODS,
+        default=model_config.likelihood,
+        help="gaussian-learned: one learned sigma for every pixel (sigma-VAE; use gray digits, "
+        "--binarize continuous)",
+    )
+    train.add_argument(
+        "--observation-sigma",
+        type=float,
+        default=model_config.observation_sigma,
+        help="sigma of a gaussian likelihood; where gaussian-learned starts",
+    )
     train.add_argument(
         "--noise-sigma",
         type=float,
@@ -222,6 +234,7 @@ def _train(args: argparse.Namespace) -> None:
             latent_dim=args.latent_dim,
             likelihood=args.likelihood,
             noise_sigma=args.noise_sigma,
+            observation_sigma=args.observation_sigma,
             posterior=args.posterior,
             flow_layers=args.flow_layers,
             prior=args.prior,

@@ -17,7 +17,8 @@ from vae.errors import ConfigError
 # Each set of choices is spelled once, as a type; the tuples that validate
 # values and offer command-line choices are read from it.
 ModelKind = Literal["ae", "noisy-ae", "vae"]
-Likelihood = Literal["bernoulli", "gaussian"]
+# p(x|z): Bernoulli pixels, or Gaussian ones of a fixed or a learned sigma (sigma-VAE).
+Likelihood = Literal["bernoulli", "gaussian", "gaussian-learned"]
 # The family of the VAE's q(z|x): diagonal Gaussian, full-covariance Gaussian, or a flow.
 PosteriorFamily = Literal["diagonal", "full", "flow"]
 # p(z): the standard normal, a learned mixture of Gaussians, or the VampPrior.
@@ -83,7 +84,7 @@ class ModelConfig:
     latent_dim: int = 2  # dimension D of z
     likelihood: Likelihood = "bernoulli"  # p(x|z): Bernoulli logits or a Gaussian mean
     noise_sigma: float = 1.0  # fixed std of the noise added to z ("noisy-ae" only)
-    observation_sigma: float = 0.1  # std of p(x|z) when likelihood is "gaussian"
+    observation_sigma: float = 0.1  # std of a Gaussian p(x|z); where "gaussian-learned" starts
     posterior: PosteriorFamily = "diagonal"  # q(z|x) of the vae: "full" covariance, or "flow"
     flow_layers: int = 4  # affine coupling layers of the "flow" posterior
     prior: PriorKind = "normal"  # p(z) of the vae: N(0, I), a learned "mixture", or "vamp"

@@ -107,6 +107,13 @@ def _placement(model: LatentModel, like: torch.Tensor) -> tuple[torch.device, to
     return (like.device, like.dtype) if parameter is None else (parameter.device, parameter.dtype)
 
 
+def _observation_variance(model: LatentModel) -> float:
+    """sigma^2 of a Gaussian p(x|z): the model's own (learned, for a sigma-VAE), or its config's."""
+    if not hasattr(model, "observation_logvar"):
+        return model.config.observation_sigma**2
+    return math.exp(float(torch.as_tensor(model.observation_logvar()).detach()))
+
+
 def log_likelihood_matrix(model: LatentModel, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     r"""log p(x_b | z_g) for every example b and every code g: shape (B, G), float64.
 
@@ -126,7 +133,7 @@ def log_likelihood_matrix(model: LatentModel, x: torch.Tensor, z: torch.Tensor) 
     # --8<-- [end:likelihood_matrix]
     # Not `objectives.gaussian_log_density`: that would build a (B, G, N) tensor of
     # differences, where the expanded square needs only the matrix product.
-    sigma2 = model.config.observation_sigma**2
+    sigma2 = _observation_variance(model)
     n = x.shape[1]
     squares = x.square().sum(1, keepdim=True) - 2 * x @ decoded.T + decoded.square().sum(1)
     return -0.5 * (n * (objectives.LOG_2PI + math.log(sigma2)) + squares / sigma2)

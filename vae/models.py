@@ -69,6 +69,9 @@ class LatentModel(nn.Module):
         self.encoder = Encoder(config, learn_logvar)
         self.decoder = Decoder(config)
         self.prior: MixturePrior | VampPrior | None = None  # None: p(z) = N(0, I)
+        self.log_sigma = None  # log sigma of p(x|z), learned for "gaussian-learned"
+        if config.likelihood == "gaussian-learned":  # one sigma for every pixel (sigma-VAE)
+            self.log_sigma = nn.Parameter(torch.tensor(math.log(config.observation_sigma)))
 
     # -- q(z|x) -------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> Family:
@@ -151,9 +154,9 @@ class LatentModel(nn.Module):
         """The parameters of p(x|z) for codes z of shape (B, D), shaped like images:
         Bernoulli logits, or the means of the Gaussian likelihood."""
         out = self.decoder(z)
-        if self.config.likelihood == "gaussian":
-            return torch.sigmoid(out)
-        return out
+        if self.config.likelihood == "bernoulli":
+            return out
+        return torch.sigmoid(out)
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
         """The mean image E[x|z], with pixels in [0, 1]."""
@@ -164,8 +167,14 @@ class LatentModel(nn.Module):
         """log p(x|z) per example, from the parameters `likelihood_params(z)` returns."""
         if self.config.likelihood == "bernoulli":
             return objectives.bernoulli_log_likelihood(x, params)
-        logvar = 2.0 * math.log(self.config.observation_sigma)
+        logvar = self.observation_logvar()
         return objectives.gaussian_log_density(x, params, logvar, event_dims=x.dim() - 1)
+
+    def observation_logvar(self) -> float | torch.Tensor:
+        """log sigma^2 of a Gaussian p(x|z): the config's, or the learned one (a scalar)."""
+        if self.log_sigma is None:
+            return 2.0 * math.log(self.config.observation_sigma)
+        return 2.0 * self.log_sigma.float()
 
     # -- the objective ------------------------------------------------------
     # --8<-- [start:terms]

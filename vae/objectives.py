@@ -136,6 +136,26 @@ def gaussian_kl(
     return gaussian_kl_per_dimension(mu, logvar, prior_mu, prior_logvar).sum(dim=-1)
 
 
+def optimal_sigma(x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    r"""The one sigma that maximises the Gaussian likelihood of x given the means.
+
+    Over N pixels, $\sum_i \log N(x_i; m_i, \sigma^2)$ has
+    $\partial/\partial\sigma = -N/\sigma + \sum_i (x_i - m_i)^2 / \sigma^3$, zero at
+    $\sigma^2 = \frac1N \sum_i (x_i - m_i)^2$: the root mean squared error. It is
+    the "optimal sigma" of Rybkin, Daniilidis & Levine (2021), "Simple and
+    Effective VAE Training with Calibrated Decoders", arXiv:2006.13202, which a
+    learned shared sigma (likelihood "gaussian-learned") moves towards.
+
+    Args:
+        x: pixels, any shape.
+        mean: the decoder's means, broadcastable against x.
+
+    Returns:
+        A scalar tensor.
+    """
+    return (x - mean).square().mean().sqrt()
+
+
 def elbo(log_px_given_z: torch.Tensor, kl: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
     r"""The (beta-weighted) evidence lower bound, per example.
 
