@@ -84,6 +84,15 @@ def test_train_a_sigma_vae_on_gray_digits(tmp_path, capsys):
     assert 0 < run.model.log_sigma.exp().item() < 0.5
 
 
+def test_train_with_kl_annealing_and_free_bits(tmp_path, capsys):
+    out = tmp_path / "annealed"
+    argv = ["train", *SMALL, "--warmup-epochs", "3", "--free-bits", "0.25", "--out", str(out)]
+    assert main(argv) == 0
+    config, history, *_ = check_run(out)
+    assert (config.train.warmup_epochs, config.train.free_bits) == (3, 0.25)
+    assert history[0]["beta"] == 0.0
+
+
 def test_an_existing_run_is_kept_unless_forced(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", *SMALL, "--seed", "1", "--out", str(out)]) == 0
@@ -257,6 +266,12 @@ def test_eval_of_an_autoencoder_has_no_iwae(tmp_path, capsys):
             "error: the iwae objective needs an encoder that learns its variance",
         ),
         (["train", "--k", "5", "--out", "x"], "error: k = 5 samples is for the iwae objective"),
+        (["train", "--free-bits", "-1", "--out", "x"], "expected a number >= 0"),
+        (["train", "--warmup-epochs", "-1", "--out", "x"], "expected an integer >= 0, got -1"),
+        (
+            ["train", "--posterior", "flow", "--free-bits", "1", "--out", "x"],
+            "error: free bits need a KL per latent dimension",
+        ),
         (["train"], "the following arguments are required: --out"),
         (["eval", "/no/such/run"], "no such run directory"),
         (

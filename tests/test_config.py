@@ -2,6 +2,7 @@
 what the configs accept, with the configs' defaults; seeds are range-checked."""
 
 import dataclasses
+import math
 import typing
 
 import pytest
@@ -86,6 +87,7 @@ def test_the_command_lines_defaults_are_the_configs():
     )
     assert (args.beta, args.seed, args.precision) == (train.beta, train.seed, train.precision)
     assert (args.objective, args.k) == (train.objective, train.k)
+    assert (args.warmup_epochs, args.free_bits) == (train.warmup_epochs, train.free_bits)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2**32 - 1])
@@ -149,6 +151,12 @@ def test_later_fields_round_trip_and_old_configs_load_with_the_defaults():
         ({"k": 2.5, "objective": "iwae"}, "k must be an integer >= 1, got 2.5"),
         ({"k": 5}, "k = 5 samples is for the iwae objective; the ELBO takes 1"),
         ({"objective": "iwae", "k": 5, "beta": 2.0}, "beta must be 1, not 2.0"),
+        ({"warmup_epochs": -1}, "warmup_epochs must be >= 0, got -1"),
+        ({"warmup_epochs": 1.5}, "warmup_epochs must be an integer, got 1.5"),
+        ({"free_bits": -0.5}, "free_bits must be >= 0 and finite, got -0.5"),
+        ({"free_bits": math.inf}, "free_bits must be >= 0 and finite"),
+        ({"objective": "iwae", "k": 2, "warmup_epochs": 3}, "no KL term to warm up"),
+        ({"objective": "iwae", "k": 2, "free_bits": 0.5}, "no KL term to warm up or to give"),
     ],
 )
 def test_bad_objective_settings_are_refused(settings, message):
@@ -184,3 +192,28 @@ def test_bad_posterior_and_prior_settings_are_refused(settings, message):
     assert message in str(error.value)
     flow = ModelConfig(posterior="flow", flow_layers=6)
     assert ModelConfig.from_dict(flow.to_dict()) == flow
+
+
+def test_beta_warms_up_linearly_from_zero():
+    """Over 4 epochs to beta = 2: 0, 0.5, 1, 1.5, then 2 from epoch 5 on."""
+    settings = TrainConfig(beta=2.0, warmup_epochs=4)
+    assert [settings.beta_at(e) for e in range(1, 8)] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
+    assert [TrainConfig(beta=0.5).beta_at(e) for e in (1, 10)] == [0.5, 0.5]
+    assert TrainConfig(warmup_epochs=1).beta_at(1) == 0.0
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        ModelConfig(kind="ae"),
+        ModelConfig(posterior="full"),
+        ModelConfig(posterior="flow"),
+        ModelConfig(prior="mixture"),
+    ],
+    ids=["ae", "full", "flow", "mixture"],
+)
+def test_free_bits_need_a_kl_per_dimension(model):
+    with pytest.raises(ConfigError, match="free bits need a KL per latent dimension"):
+        RunConfig(model, DataConfig(), TrainConfig(free_bits=0.5))
+    for kind in ("vae", "noisy-ae"):
+        RunConfig(ModelConfig(kind=kind), DataConfig(), TrainConfig(free_bits=0.5))

@@ -113,6 +113,17 @@ def test_extreme_inputs_stay_finite():
     assert torch.isfinite(objectives.iwae_bound(log_w)).all()
 
 
+def test_free_bits_floor_each_dimensions_batch_mean_kl():
+    """By hand: dimension means 0.2 and 1.5 nats, lambda 0.5: 0.5 + 1.5. The
+    floored dimension has no gradient; the other has the batch mean's, 1/B."""
+    kl = torch.tensor([[0.1, 2.0], [0.3, 1.0]], requires_grad=True)
+    value = objectives.free_bits_kl(kl, 0.5)
+    assert value.item() == pytest.approx(2.0)
+    value.backward()
+    torch.testing.assert_close(kl.grad, torch.tensor([[0.0, 0.5], [0.0, 0.5]]))
+    assert objectives.free_bits_kl(kl, 0.0).item() == pytest.approx(kl.sum(1).mean().item())
+
+
 def test_the_optimal_sigma_maximises_the_gaussian_likelihood(gen):
     """Against a dense scan of sigma, scoring with torch.distributions."""
     x = torch.rand(4, 28, 28, generator=gen)

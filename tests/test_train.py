@@ -71,6 +71,22 @@ def test_a_learned_sigma_falls_towards_the_rmse_of_the_reconstructions(small):
     assert history[-1]["test_elbo"] > history[0]["test_elbo"]
 
 
+def test_kl_annealing_and_free_bits_shape_the_training_loss_only(small):
+    """Each row's beta follows the warm-up and its training loss is taken with it;
+    with free bits the loss is at least minus the ELBO; the test loss is always
+    the full beta's, without free bits."""
+    settings = TrainConfig(epochs=3, batch_size=32, beta=2.0, warmup_epochs=2, free_bits=0.5)
+    run = RunConfig(ModelConfig(hidden_sizes=(64,)), DataConfig("mnist5k", "dynamic"), settings)
+    _, history = train(run, small, progress=False)
+    assert [row["beta"] for row in history] == [0.0, 1.0, 2.0]
+    for row in history:
+        floor = -(row["train_log_px_given_z"] - row["beta"] * row["train_kl"])
+        assert row["train_loss"] >= floor - 1e-3
+        full_beta = -(row["test_log_px_given_z"] - 2.0 * row["test_kl"])
+        assert row["test_loss"] == pytest.approx(full_beta)
+    assert history[0]["train_loss"] == pytest.approx(-history[0]["train_log_px_given_z"])
+
+
 def test_history_terms_add_up(dataset):
     _, history = train(config(epochs=1, beta=2.0), dataset, progress=False)
     row = history[0]

@@ -13,7 +13,7 @@ lift into a project of their own:
 - data: `vae.datafiles`, `vae.data`, `vae.download`;
 - one training run: `vae.train`, `vae.precision`, `vae.hardware`,
   `vae.checkpoint`, `vae.atomic`, `vae.versions`;
-- the command line and the trainer benchmark: `vae.cli`, `vae.bench`.
+- the command line and the trainer benchmark: `vae.cli`, `vae.arguments`, `vae.bench`.
 
 The site machinery, in `vae.site`, builds the article from the library: the
 figure engine (`project`, `scheduler`, `launcher`, `worker`, `context`), the

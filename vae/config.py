@@ -50,7 +50,16 @@ MAX_SEED = 2**32 - 1
 # as it did before they existed (and so keeps its place in any cache keyed on it);
 # a saved config without them loads with the defaults.
 LATER_FIELDS = frozenset(
-    {"posterior", "flow_layers", "prior", "prior_components", "objective", "k"}
+    {
+        "posterior",
+        "flow_layers",
+        "prior",
+        "prior_components",
+        "objective",
+        "k",
+        "warmup_epochs",
+        "free_bits",
+    }
 )
 
 
@@ -191,6 +200,8 @@ class TrainConfig:
     precision: Precision = "fp32"  # "bf16": matrix products in bfloat16, the loss in float32
     objective: Objective = "elbo"  # "iwae": maximise L_k (Burda et al. 2016), not the ELBO
     k: int = 1  # importance samples per example of L_k; 1 unless the objective is "iwae"
+    warmup_epochs: int = 0  # KL annealing: beta rises linearly from 0 over these first epochs
+    free_bits: float = 0.0  # lambda: nats of KL per latent dimension that cost no more than lambda
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -219,6 +230,26 @@ class TrainConfig:
             raise ConfigError(f"k = {self.k} samples is for the iwae objective; the ELBO takes 1")
         if self.objective == "iwae" and self.beta != 1:
             raise ConfigError(f"the iwae objective has no KL term: beta must be 1, not {self.beta}")
+        if isinstance(self.warmup_epochs, bool) or not isinstance(self.warmup_epochs, int):
+            raise ConfigError(f"warmup_epochs must be an integer, got {self.warmup_epochs!r}")
+        if self.warmup_epochs < 0:
+            raise ConfigError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        if not 0 <= self.free_bits < math.inf:
+            raise ConfigError(f"free_bits must be >= 0 and finite, got {self.free_bits}")
+        if self.objective == "iwae" and (self.warmup_epochs or self.free_bits):
+            raise ConfigError("the iwae objective has no KL term to warm up or to give free bits")
+
+    def beta_at(self, epoch: int) -> float:
+        """The KL weight of epoch 1, 2, ...: beta * min(1, (epoch - 1) / warmup_epochs).
+
+        With a warm-up of N epochs the first epoch trains with beta 0, and beta
+        reaches its full value in epoch N + 1 (Bowman et al. 2016, "Generating
+        Sentences from a Continuous Space", arXiv:1511.06349; Sønderby et al. 2016,
+        "Ladder Variational Autoencoders", arXiv:1602.02282).
+        """
+        if self.warmup_epochs == 0:
+            return self.beta
+        return self.beta * min(1.0, (epoch - 1) / self.warmup_epochs)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (without later fields at their defaults)."""
@@ -240,10 +271,17 @@ class RunConfig:
     train: TrainConfig
 
     def __post_init__(self) -> None:
-        if self.train.objective == "iwae" and self.model.kind != "vae":
+        model = self.model
+        if self.train.objective == "iwae" and model.kind != "vae":
             raise ConfigError(
                 f"the iwae objective needs an encoder that learns its variance (model vae), "
-                f"not {self.model.kind}"
+                f"not {model.kind}"
+            )
+        gaussian = model.kind != "ae" and model.posterior == "diagonal"
+        if self.train.free_bits and not (gaussian and model.prior == "normal"):
+            raise ConfigError(
+                "free bits need a KL per latent dimension: a diagonal Gaussian q (vae or "
+                "noisy-ae) and the normal prior"
             )
 
     def to_dict(self) -> dict[str, Any]:

@@ -45,6 +45,7 @@ class Terms(NamedTuple):
 
     log_px_given_z: torch.Tensor  # (B,) one-sample estimate of E_q[log p(x|z)]
     kl: torch.Tensor  # (B,) KL(q(z|x) || p(z)); zero for the autoencoder
+    kl_per_dimension: torch.Tensor | None = None  # (B, D) its terms, where they have a closed form
 
 
 # --8<-- [start:reparameterize]
@@ -125,6 +126,15 @@ class LatentModel(nn.Module):
             raise ValueError("this KL has no closed form: pass a code z ~ q(z|x) and log q(z|x)")
         return log_qz - self.log_prior(z)
 
+    def kl_per_dimension(self, posterior: Family) -> torch.Tensor | None:
+        """KL(q(z_j|x) || N(0, 1)) of each coordinate j: (B, D), for a diagonal
+        Gaussian q and the normal prior; None where the KL does not split so."""
+        if self.prior is not None or not isinstance(posterior, Posterior):
+            return None
+        if posterior.logvar is None:
+            return None
+        return objectives.gaussian_kl_per_dimension(posterior.mu, posterior.logvar)
+
     # -- p(z) ---------------------------------------------------------------
     def log_prior(self, z: torch.Tensor) -> torch.Tensor:
         r"""log p(z) for codes z of shape (..., D): (...).
@@ -183,7 +193,8 @@ class LatentModel(nn.Module):
         posterior = self.encode(x)
         z, log_qz = self.sample_codes(posterior, generator)  # one code per example
         log_px_given_z = self.log_likelihood(x, self.likelihood_params(z))
-        return Terms(log_px_given_z, self.kl(posterior, z, log_qz))
+        kl = self.kl(posterior, z, log_qz)
+        return Terms(log_px_given_z, kl, self.kl_per_dimension(posterior))
 
     # --8<-- [end:terms]
 

@@ -136,6 +136,27 @@ def gaussian_kl(
     return gaussian_kl_per_dimension(mu, logvar, prior_mu, prior_logvar).sum(dim=-1)
 
 
+def free_bits_kl(kl_per_dimension: torch.Tensor, free_bits: float) -> torch.Tensor:
+    r"""The KL term with free bits: $\sum_j \max(\lambda, \frac1B \sum_b \mathrm{KL}_{bj})$.
+
+    Each latent dimension's KL, averaged over the batch, counts as at least
+    lambda nats, so below lambda it has no gradient and the encoder may use
+    those nats for free: a dimension is not pushed all the way to the prior
+    (posterior collapse). Kingma, Salimans, Jozefowicz, Chen, Sutskever &
+    Welling (2016), "Improved Variational Inference with Inverse Autoregressive
+    Flow", arXiv:1606.04934, appendix C.8. Unlike every other function here it
+    is a batch mean, not a value per example: the floor is on the mean.
+
+    Args:
+        kl_per_dimension: KL(q(z_j|x_b) || p(z_j)), shape (B, D).
+        free_bits: lambda, in nats per dimension.
+
+    Returns:
+        A scalar tensor: what replaces the batch mean of the KL in the loss.
+    """
+    return kl_per_dimension.mean(dim=0).clamp(min=free_bits).sum()
+
+
 def optimal_sigma(x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
     r"""The one sigma that maximises the Gaussian likelihood of x given the means.
 
