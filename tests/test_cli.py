@@ -9,7 +9,7 @@ import pytest
 
 from vae import atomic, datafiles, precision
 from vae import train as train_module
-from vae.checkpoint import check_run
+from vae.checkpoint import check_run, load_run
 from vae.cli import main
 
 from .conftest import FullDiskFile, make_idx_files
@@ -48,6 +48,49 @@ def test_train_on_the_iwae_bound(tmp_path, capsys):
     config, history, *_ = check_run(out)
     assert (config.train.objective, config.train.k) == ("iwae", 3)
     assert "test_elbo" in history[0]
+
+
+def test_train_and_eval_a_flow_posterior(tmp_path, capsys):
+    out = tmp_path / "flow"
+    argv = ["train", *SMALL, "--posterior", "flow", "--flow-layers", "2", "--out", str(out)]
+    assert main(argv) == 0
+    config, *_ = check_run(out)
+    assert (config.model.posterior, config.model.flow_layers) == ("flow", 2)
+    capsys.readouterr()
+    assert main(["eval", str(out), "--iwae-k", "5", "--json", "--device", "cpu"]) == 0
+    numbers = json.loads(capsys.readouterr().out)
+    assert numbers["test_elbo"] < numbers["test_iwae_k5"] < 0
+
+
+def test_train_a_vampprior_and_sample_it(tmp_path, capsys):
+    out = tmp_path / "vamp"
+    argv = ["train", *SMALL, "--prior", "vamp", "--prior-components", "3", "--out", str(out)]
+    assert main(argv) == 0
+    run = load_run(out)
+    assert (run.config.model.prior, run.config.model.prior_components) == ("vamp", 3)
+    assert run.model.prior.pseudo_inputs().shape == (3, 28, 28)
+    assert run.model.sample_prior(2).shape == (2, 28, 28)
+
+
+def test_train_a_sigma_vae_on_gray_digits(tmp_path, capsys):
+    out = tmp_path / "sigma"
+    argv = [*SMALL, "--likelihood", "gaussian-learned", "--observation-sigma", "0.5"]
+    assert main(["train", *argv, "--binarize", "continuous", "--out", str(out)]) == 0
+    run = load_run(out)
+    assert (run.config.model.likelihood, run.config.model.observation_sigma) == (
+        "gaussian-learned",
+        0.5,
+    )
+    assert 0 < run.model.log_sigma.exp().item() < 0.5
+
+
+def test_train_with_kl_annealing_and_free_bits(tmp_path, capsys):
+    out = tmp_path / "annealed"
+    argv = ["train", *SMALL, "--warmup-epochs", "3", "--free-bits", "0.25", "--out", str(out)]
+    assert main(argv) == 0
+    config, history, *_ = check_run(out)
+    assert (config.train.warmup_epochs, config.train.free_bits) == (3, 0.25)
+    assert history[0]["beta"] == 0.0
 
 
 def test_an_existing_run_is_kept_unless_forced(tmp_path, capsys):
@@ -223,6 +266,12 @@ def test_eval_of_an_autoencoder_has_no_iwae(tmp_path, capsys):
             "error: the iwae objective needs an encoder that learns its variance",
         ),
         (["train", "--k", "5", "--out", "x"], "error: k = 5 samples is for the iwae objective"),
+        (["train", "--free-bits", "-1", "--out", "x"], "expected a number >= 0"),
+        (["train", "--warmup-epochs", "-1", "--out", "x"], "expected an integer >= 0, got -1"),
+        (
+            ["train", "--posterior", "flow", "--free-bits", "1", "--out", "x"],
+            "error: free bits need a KL per latent dimension",
+        ),
         (["train"], "the following arguments are required: --out"),
         (["eval", "/no/such/run"], "no such run directory"),
         (

@@ -2,6 +2,7 @@
 what the configs accept, with the configs' defaults; seeds are range-checked."""
 
 import dataclasses
+import math
 import typing
 
 import pytest
@@ -30,6 +31,10 @@ def test_the_command_line_offers_what_the_configs_accept():
     assert set(train["--model"].choices) == field_choices(ModelConfig, "kind")
     assert set(train["--model"].choices) == {"ae", "noisy-ae", "vae"}
     assert set(train["--likelihood"].choices) == field_choices(ModelConfig, "likelihood")
+    assert set(train["--posterior"].choices) == field_choices(ModelConfig, "posterior")
+    assert set(train["--posterior"].choices) == {"diagonal", "full", "flow"}
+    assert set(train["--prior"].choices) == field_choices(ModelConfig, "prior")
+    assert set(train["--prior"].choices) == {"normal", "mixture", "vamp"}
     assert set(train["--binarize"].choices) == field_choices(DataConfig, "binarize")
     assert set(train["--binarize"].choices) == {"continuous", "fixed", "dynamic"}
     assert set(train["--dataset"].choices) == field_choices(DataConfig, "dataset")
@@ -48,6 +53,8 @@ def test_the_command_line_offers_what_the_configs_accept():
     [
         (ModelConfig, "kind", config.MODEL_KINDS),
         (ModelConfig, "likelihood", config.LIKELIHOODS),
+        (ModelConfig, "posterior", config.POSTERIORS),
+        (ModelConfig, "prior", config.PRIORS),
         (DataConfig, "binarize", config.BINARIZATIONS),
         (DataConfig, "dataset", config.DATASETS),
         (TrainConfig, "precision", config.PRECISIONS),
@@ -70,6 +77,8 @@ def test_the_command_lines_defaults_are_the_configs():
         model.latent_dim,
     )
     assert (args.likelihood, args.noise_sigma) == (model.likelihood, model.noise_sigma)
+    assert (args.posterior, args.flow_layers) == (model.posterior, model.flow_layers)
+    assert (args.prior, args.prior_components) == (model.prior, model.prior_components)
     assert (args.dataset, args.binarize) == (data.dataset, data.binarize)
     assert (args.epochs, args.batch_size, args.lr) == (
         train.epochs,
@@ -78,6 +87,7 @@ def test_the_command_lines_defaults_are_the_configs():
     )
     assert (args.beta, args.seed, args.precision) == (train.beta, train.seed, train.precision)
     assert (args.objective, args.k) == (train.objective, train.k)
+    assert (args.warmup_epochs, args.free_bits) == (train.warmup_epochs, train.free_bits)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2**32 - 1])
@@ -141,6 +151,12 @@ def test_later_fields_round_trip_and_old_configs_load_with_the_defaults():
         ({"k": 2.5, "objective": "iwae"}, "k must be an integer >= 1, got 2.5"),
         ({"k": 5}, "k = 5 samples is for the iwae objective; the ELBO takes 1"),
         ({"objective": "iwae", "k": 5, "beta": 2.0}, "beta must be 1, not 2.0"),
+        ({"warmup_epochs": -1}, "warmup_epochs must be >= 0, got -1"),
+        ({"warmup_epochs": 1.5}, "warmup_epochs must be an integer, got 1.5"),
+        ({"free_bits": -0.5}, "free_bits must be >= 0 and finite, got -0.5"),
+        ({"free_bits": math.inf}, "free_bits must be >= 0 and finite"),
+        ({"objective": "iwae", "k": 2, "warmup_epochs": 3}, "no KL term to warm up"),
+        ({"objective": "iwae", "k": 2, "free_bits": 0.5}, "no KL term to warm up or to give"),
     ],
 )
 def test_bad_objective_settings_are_refused(settings, message):
@@ -155,3 +171,49 @@ def test_iwae_needs_an_encoder_that_learns_its_variance(kind):
         RunConfig(ModelConfig(kind=kind), DataConfig(), TrainConfig(objective="iwae", k=5))
     iwae = RunConfig(ModelConfig(), DataConfig(), TrainConfig(objective="iwae", k=5))
     assert RunConfig.from_dict(iwae.to_dict()) == iwae
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"kind": "ae", "posterior": "full"}, "a full posterior needs model vae, not ae"),
+        ({"kind": "noisy-ae", "posterior": "flow"}, "a flow posterior needs model vae"),
+        ({"posterior": "flow", "flow_layers": 0}, "flow_layers must be at least 1, got 0"),
+        ({"posterior": "flow", "flow_layers": 2.0}, "flow_layers must be an integer"),
+        ({"flow_layers": 6}, "flow_layers is for the flow posterior only"),
+        ({"kind": "noisy-ae", "prior": "vamp"}, "a vamp prior needs model vae, not noisy-ae"),
+        ({"prior": "mixture", "prior_components": 0}, "prior_components must be at least 1"),
+        ({"prior_components": 3}, "prior_components is for the mixture and vamp priors only"),
+    ],
+)
+def test_bad_posterior_and_prior_settings_are_refused(settings, message):
+    with pytest.raises(ConfigError) as error:
+        ModelConfig(**settings)
+    assert message in str(error.value)
+    flow = ModelConfig(posterior="flow", flow_layers=6)
+    assert ModelConfig.from_dict(flow.to_dict()) == flow
+
+
+def test_beta_warms_up_linearly_from_zero():
+    """Over 4 epochs to beta = 2: 0, 0.5, 1, 1.5, then 2 from epoch 5 on."""
+    settings = TrainConfig(beta=2.0, warmup_epochs=4)
+    assert [settings.beta_at(e) for e in range(1, 8)] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
+    assert [TrainConfig(beta=0.5).beta_at(e) for e in (1, 10)] == [0.5, 0.5]
+    assert TrainConfig(warmup_epochs=1).beta_at(1) == 0.0
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        ModelConfig(kind="ae"),
+        ModelConfig(posterior="full"),
+        ModelConfig(posterior="flow"),
+        ModelConfig(prior="mixture"),
+    ],
+    ids=["ae", "full", "flow", "mixture"],
+)
+def test_free_bits_need_a_kl_per_dimension(model):
+    with pytest.raises(ConfigError, match="free bits need a KL per latent dimension"):
+        RunConfig(model, DataConfig(), TrainConfig(free_bits=0.5))
+    for kind in ("vae", "noisy-ae"):
+        RunConfig(ModelConfig(kind=kind), DataConfig(), TrainConfig(free_bits=0.5))

@@ -4,7 +4,7 @@ its gradient reaches both networks, and with k = 1 it is the ELBO."""
 
 import pytest
 import torch
-from torch.distributions import Bernoulli, Normal
+from torch.distributions import Bernoulli, Normal, kl_divergence
 
 from vae import objectives
 from vae.config import ModelConfig, TrainConfig
@@ -88,3 +88,29 @@ def test_the_elbo_loss_weights_the_kl_by_beta(x):
     model = small()
     one, two = elbo_loss(model, x, 1.0, seeded(4)), elbo_loss(model, x, 2.0, seeded(4))
     torch.testing.assert_close(two.loss - one.loss, one.terms.kl.mean())
+
+
+def test_the_loss_with_free_bits_is_the_hand_computation(x):
+    """-(mean log p(x|z) - beta * sum_j max(lambda, mean_b KL_bj)), each KL_bj by
+    torch.distributions, on the same noise as the loss."""
+    model = small()
+    actual = elbo_loss(model, x, 2.0, seeded(5), free_bits=0.4)
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+        z = reparameterize(mu, logvar, seeded(5))
+        log_px_given_z = Bernoulli(logits=model.likelihood_params(z)).log_prob(x).sum((1, 2))
+        kl = kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), Normal(0.0, 1.0))  # (B, D)
+        floored = torch.maximum(kl.mean(0), torch.tensor(0.4)).sum()
+    torch.testing.assert_close(actual.loss.detach(), -(log_px_given_z.mean() - 2.0 * floored))
+    torch.testing.assert_close(actual.terms.kl.detach(), kl.sum(1))  # the history's KL: unfloored
+    plain = elbo_loss(model, x, 2.0, seeded(5), free_bits=0.0)
+    assert plain.loss <= actual.loss
+    settings = TrainConfig(free_bits=0.4)
+    assert batch_loss(model, x, settings, 2.0, seeded(5)).loss == actual.loss
+
+
+def test_free_bits_need_a_kl_per_dimension(x):
+    torch.manual_seed(0)
+    flow = build_model(ModelConfig(hidden_sizes=(32,), posterior="flow"))
+    with pytest.raises(ValueError, match="KL of each latent dimension"):
+        elbo_loss(flow, x, 1.0, seeded(0), free_bits=0.5)

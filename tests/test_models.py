@@ -23,6 +23,10 @@ def small(kind, **kw):
     return build_model(ModelConfig(kind=kind, hidden_sizes=(32,), latent_dim=3, **kw))
 
 
+def codes(n, seed):
+    return torch.randn(n, 3, generator=torch.Generator().manual_seed(seed))
+
+
 @pytest.fixture
 def x():
     return torch.rand(6, 28, 28, generator=torch.Generator().manual_seed(0))
@@ -179,6 +183,59 @@ def test_gaussian_likelihood_decodes_means_in_unit_interval(x):
     assert (mean >= 0).all() and (mean <= 1).all()
     expected = Normal(mean, 0.2).log_prob(x[:5]).sum((1, 2))
     torch.testing.assert_close(model.log_likelihood(x[:5], model.likelihood_params(z)), expected)
+
+
+def test_a_learned_sigma_is_one_parameter_scored_by_torch_distributions(x):
+    """The sigma-VAE's likelihood: one log sigma for every pixel, starting at the
+    config's sigma; log p(x|z) is Normal(mean, sigma).log_prob summed."""
+    model = small("vae", likelihood="gaussian-learned", observation_sigma=0.3)
+    assert model.log_sigma.shape == () and model.log_sigma.item() == pytest.approx(math.log(0.3))
+    with torch.no_grad():
+        model.log_sigma.fill_(math.log(0.17))
+        z = torch.randn(5, 3, generator=torch.Generator().manual_seed(1))
+        mean = model.decode_mean(z)
+        expected = Normal(mean, 0.17).log_prob(x[:5]).sum((1, 2))
+        torch.testing.assert_close(
+            model.log_likelihood(x[:5], model.likelihood_params(z)), expected
+        )
+    assert (mean >= 0).all() and (mean <= 1).all()
+
+
+def test_the_learned_sigma_has_no_gradient_at_the_rmse(x):
+    """At sigma = RMSE (`objectives.optimal_sigma`) the log-likelihood's derivative
+    in log sigma is zero; below it, raising sigma helps, and above it, lowering."""
+    model = small("vae", likelihood="gaussian-learned")
+    with torch.no_grad():
+        mean = model.likelihood_params(
+            torch.randn(6, 3, generator=torch.Generator().manual_seed(2))
+        )
+    rmse = objectives.optimal_sigma(x, mean)
+    for factor, sign in ((1.0, 0), (0.5, 1), (2.0, -1)):
+        model.log_sigma.data.fill_(math.log(factor * rmse.item()))
+        model.log_sigma.grad = None
+        model.log_likelihood(x, mean).sum().backward()
+        grad = model.log_sigma.grad.item()
+        if sign == 0:
+            assert abs(grad) < 1e-2  # against about 4,700 nats per unit of log sigma off it
+        else:
+            assert grad * sign > 100
+
+
+def test_a_learned_sigma_fitted_alone_converges_to_the_rmse(x):
+    """A small fit: Adam on log sigma alone, the decoder's means fixed, ends at
+    the analytic optimum."""
+    model = small("vae", likelihood="gaussian-learned", observation_sigma=1.0)
+    with torch.no_grad():
+        mean = model.likelihood_params(
+            torch.randn(6, 3, generator=torch.Generator().manual_seed(3))
+        )
+    optimizer = torch.optim.Adam([model.log_sigma], lr=0.05)
+    for _ in range(400):
+        optimizer.zero_grad()
+        (-model.log_likelihood(x, mean).mean()).backward()
+        optimizer.step()
+    rmse = objectives.optimal_sigma(x, mean).item()
+    assert model.log_sigma.exp().item() == pytest.approx(rmse, rel=0.01)
 
 
 def test_sampling_and_reconstruction_shapes(x):

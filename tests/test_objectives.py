@@ -113,6 +113,28 @@ def test_extreme_inputs_stay_finite():
     assert torch.isfinite(objectives.iwae_bound(log_w)).all()
 
 
+def test_free_bits_floor_each_dimensions_batch_mean_kl():
+    """By hand: dimension means 0.2 and 1.5 nats, lambda 0.5: 0.5 + 1.5. The
+    floored dimension has no gradient; the other has the batch mean's, 1/B."""
+    kl = torch.tensor([[0.1, 2.0], [0.3, 1.0]], requires_grad=True)
+    value = objectives.free_bits_kl(kl, 0.5)
+    assert value.item() == pytest.approx(2.0)
+    value.backward()
+    torch.testing.assert_close(kl.grad, torch.tensor([[0.0, 0.5], [0.0, 0.5]]))
+    assert objectives.free_bits_kl(kl, 0.0).item() == pytest.approx(kl.sum(1).mean().item())
+
+
+def test_the_optimal_sigma_maximises_the_gaussian_likelihood(gen):
+    """Against a dense scan of sigma, scoring with torch.distributions."""
+    x = torch.rand(4, 28, 28, generator=gen)
+    mean = torch.rand(4, 28, 28, generator=gen)
+    sigma = objectives.optimal_sigma(x, mean)
+    torch.testing.assert_close(sigma, ((x - mean) ** 2).mean().sqrt())
+    scan = torch.linspace(0.5, 1.5, 1001) * sigma
+    scores = torch.stack([torch.distributions.Normal(mean, s).log_prob(x).sum() for s in scan])
+    assert scan[scores.argmax()].item() == pytest.approx(sigma.item(), rel=2e-3)
+
+
 def test_elbo_weights_the_kl_by_beta():
     rec, kl = torch.tensor([-10.0]), torch.tensor([4.0])
     assert objectives.elbo(rec, kl).item() == -14.0

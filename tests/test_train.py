@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from vae import precision
+from vae import objectives, precision
 from vae import train as train_module
 from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from vae.data import test_inputs as inputs_of
@@ -36,6 +36,55 @@ def test_a_few_epochs_lower_the_loss(dataset, kind):
         assert all(row["test_kl"] == 0 for row in history)
     else:
         assert all(row["test_kl"] > 0 for row in history)
+
+
+@pytest.mark.parametrize("posterior", ["full", "flow"])
+def test_richer_posteriors_learn(small, posterior):
+    """A full-covariance or flow q trains like the diagonal one; the flow's KL is
+    a Monte Carlo estimate, the full covariance's is in closed form."""
+    richer = RunConfig(
+        ModelConfig(hidden_sizes=(64,), posterior=posterior),
+        DataConfig("mnist5k", "dynamic"),
+        TrainConfig(epochs=3, batch_size=32),
+    )
+    _, history = train(richer, small, progress=False)
+    assert history[-1]["train_loss"] < history[0]["train_loss"] - 20
+    assert history[-1]["test_loss"] < history[0]["test_loss"]
+    assert all(row["test_kl"] > 0 for row in history)
+
+
+def test_a_learned_sigma_falls_towards_the_rmse_of_the_reconstructions(small):
+    """A sigma-VAE on gray digits, its sigma started well above the RMSE of its
+    reconstructions (the optimum for its decoder), moves down towards it."""
+    sigma_vae = RunConfig(
+        ModelConfig(hidden_sizes=(64,), likelihood="gaussian-learned", observation_sigma=1.0),
+        DataConfig("mnist5k", "continuous"),
+        TrainConfig(epochs=2, batch_size=16),
+    )
+    model, history = train(sigma_vae, small, progress=False)
+    x = inputs_of(small, "continuous")
+    with torch.no_grad():
+        mean = model.likelihood_params(model.sample_posterior(model.encode(x)))
+    rmse = objectives.optimal_sigma(x, mean).item()
+    sigma = model.log_sigma.exp().item()
+    assert rmse < sigma < 1.0 - 0.05
+    assert history[-1]["test_elbo"] > history[0]["test_elbo"]
+
+
+def test_kl_annealing_and_free_bits_shape_the_training_loss_only(small):
+    """Each row's beta follows the warm-up and its training loss is taken with it;
+    with free bits the loss is at least minus the ELBO; the test loss is always
+    the full beta's, without free bits."""
+    settings = TrainConfig(epochs=3, batch_size=32, beta=2.0, warmup_epochs=2, free_bits=0.5)
+    run = RunConfig(ModelConfig(hidden_sizes=(64,)), DataConfig("mnist5k", "dynamic"), settings)
+    _, history = train(run, small, progress=False)
+    assert [row["beta"] for row in history] == [0.0, 1.0, 2.0]
+    for row in history:
+        floor = -(row["train_log_px_given_z"] - row["beta"] * row["train_kl"])
+        assert row["train_loss"] >= floor - 1e-3
+        full_beta = -(row["test_log_px_given_z"] - 2.0 * row["test_kl"])
+        assert row["test_loss"] == pytest.approx(full_beta)
+    assert history[0]["train_loss"] == pytest.approx(-history[0]["train_log_px_given_z"])
 
 
 def test_history_terms_add_up(dataset):

@@ -5,14 +5,15 @@ from.
 The package has two halves. The library, in `vae` itself, is what a reader could
 lift into a project of their own:
 
-- computation: `vae.models`, `vae.objectives`, `vae.losses`, `vae.config`;
-- the exact 2-D analysis: `vae.exact`, `vae.gaps`, `vae.posterior`,
+- computation: `vae.models`, `vae.networks`, `vae.families`, `vae.flows`,
+  `vae.priors`, `vae.objectives`, `vae.losses`, `vae.config`;
+- the exact 2-D analysis: `vae.exact`, `vae.gaps`, `vae.best_gaussian`, `vae.posterior`,
   `vae.aggregate`, `vae.bounds`, `vae.stats`, and `vae.words` for the words
   the prose takes from the numbers;
 - data: `vae.datafiles`, `vae.data`, `vae.download`;
 - one training run: `vae.train`, `vae.precision`, `vae.hardware`,
   `vae.checkpoint`, `vae.atomic`, `vae.versions`;
-- the command line and the trainer benchmark: `vae.cli`, `vae.bench`.
+- the command line and the trainer benchmark: `vae.cli`, `vae.arguments`, `vae.bench`.
 
 The site machinery, in `vae.site`, builds the article from the library: the
 figure engine (`project`, `scheduler`, `launcher`, `worker`, `context`), the

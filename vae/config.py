@@ -17,7 +17,12 @@ from vae.errors import ConfigError
 # Each set of choices is spelled once, as a type; the tuples that validate
 # values and offer command-line choices are read from it.
 ModelKind = Literal["ae", "noisy-ae", "vae"]
-Likelihood = Literal["bernoulli", "gaussian"]
+# p(x|z): Bernoulli pixels, or Gaussian ones of a fixed or a learned sigma (sigma-VAE).
+Likelihood = Literal["bernoulli", "gaussian", "gaussian-learned"]
+# The family of the VAE's q(z|x): diagonal Gaussian, full-covariance Gaussian, or a flow.
+PosteriorFamily = Literal["diagonal", "full", "flow"]
+# p(z): the standard normal, a learned mixture of Gaussians, or the VampPrior.
+PriorKind = Literal["normal", "mixture", "vamp"]
 Binarization = Literal["continuous", "fixed", "dynamic"]
 Precision = Literal["fp32", "bf16"]
 # What training maximises: the ELBO, or the importance-weighted bound L_k.
@@ -28,6 +33,8 @@ DatasetName = Literal["mnist5k", IdxDatasetName]  # "mnist5k": embedded in mlxte
 Device = Literal["auto", "cpu", "cuda"]
 MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
 LIKELIHOODS: tuple[str, ...] = get_args(Likelihood)
+POSTERIORS: tuple[str, ...] = get_args(PosteriorFamily)
+PRIORS: tuple[str, ...] = get_args(PriorKind)
 BINARIZATIONS: tuple[str, ...] = get_args(Binarization)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 OBJECTIVES: tuple[str, ...] = get_args(Objective)
@@ -42,14 +49,30 @@ MAX_SEED = 2**32 - 1
 # differs from its default, so a config that uses none of them serialises exactly
 # as it did before they existed (and so keeps its place in any cache keyed on it);
 # a saved config without them loads with the defaults.
-LATER_FIELDS = frozenset({"objective", "k"})
+LATER_FIELDS = frozenset(
+    {
+        "posterior",
+        "flow_layers",
+        "prior",
+        "prior_components",
+        "objective",
+        "k",
+        "warmup_epochs",
+        "free_bits",
+    }
+)
+
+
+def _is_default(config: Any, name: str) -> bool:
+    """Whether a config's field holds its default value."""
+    return getattr(config, name) == config.__dataclass_fields__[name].default
 
 
 def _as_dict(config: Any) -> dict[str, Any]:
     """`asdict`, without the later fields that hold their defaults."""
     d = asdict(config)
     for f in fields(config):
-        if f.name in LATER_FIELDS and d[f.name] == f.default:
+        if f.name in LATER_FIELDS and _is_default(config, f.name):
             del d[f.name]
     return d
 
@@ -70,7 +93,11 @@ class ModelConfig:
     latent_dim: int = 2  # dimension D of z
     likelihood: Likelihood = "bernoulli"  # p(x|z): Bernoulli logits or a Gaussian mean
     noise_sigma: float = 1.0  # fixed std of the noise added to z ("noisy-ae" only)
-    observation_sigma: float = 0.1  # std of p(x|z) when likelihood is "gaussian"
+    observation_sigma: float = 0.1  # std of a Gaussian p(x|z); where "gaussian-learned" starts
+    posterior: PosteriorFamily = "diagonal"  # q(z|x) of the vae: "full" covariance, or "flow"
+    flow_layers: int = 4  # affine coupling layers of the "flow" posterior
+    prior: PriorKind = "normal"  # p(z) of the vae: N(0, I), a learned "mixture", or "vamp"
+    prior_components: int = 10  # K: Gaussians of the mixture, pseudo-inputs of the VampPrior
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
@@ -91,6 +118,28 @@ class ModelConfig:
             raise ConfigError(f"hidden_sizes must be positive, got {self.hidden_sizes}")
         if not self.noise_sigma > 0 or not self.observation_sigma > 0:
             raise ConfigError("noise_sigma and observation_sigma must be positive")
+        if self.posterior not in POSTERIORS:
+            raise ConfigError(
+                f"posterior must be one of {', '.join(POSTERIORS)}, got {self.posterior!r}"
+            )
+        if self.posterior != "diagonal" and self.kind != "vae":
+            raise ConfigError(f"a {self.posterior} posterior needs model vae, not {self.kind}")
+        if isinstance(self.flow_layers, bool) or not isinstance(self.flow_layers, int):
+            raise ConfigError(f"flow_layers must be an integer, got {self.flow_layers!r}")
+        if self.flow_layers < 1:
+            raise ConfigError(f"flow_layers must be at least 1, got {self.flow_layers}")
+        if self.posterior != "flow" and not _is_default(self, "flow_layers"):
+            raise ConfigError("flow_layers is for the flow posterior only")
+        if self.prior not in PRIORS:
+            raise ConfigError(f"prior must be one of {', '.join(PRIORS)}, got {self.prior!r}")
+        if self.prior != "normal" and self.kind != "vae":
+            raise ConfigError(f"a {self.prior} prior needs model vae, not {self.kind}")
+        if isinstance(self.prior_components, bool) or not isinstance(self.prior_components, int):
+            raise ConfigError(f"prior_components must be an integer, got {self.prior_components!r}")
+        if self.prior_components < 1:
+            raise ConfigError(f"prior_components must be at least 1, got {self.prior_components}")
+        if self.prior == "normal" and not _is_default(self, "prior_components"):
+            raise ConfigError("prior_components is for the mixture and vamp priors only")
 
     @property
     def data_dim(self) -> int:
@@ -151,6 +200,8 @@ class TrainConfig:
     precision: Precision = "fp32"  # "bf16": matrix products in bfloat16, the loss in float32
     objective: Objective = "elbo"  # "iwae": maximise L_k (Burda et al. 2016), not the ELBO
     k: int = 1  # importance samples per example of L_k; 1 unless the objective is "iwae"
+    warmup_epochs: int = 0  # KL annealing: beta rises linearly from 0 over these first epochs
+    free_bits: float = 0.0  # lambda: nats of KL per latent dimension that cost no more than lambda
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -179,6 +230,26 @@ class TrainConfig:
             raise ConfigError(f"k = {self.k} samples is for the iwae objective; the ELBO takes 1")
         if self.objective == "iwae" and self.beta != 1:
             raise ConfigError(f"the iwae objective has no KL term: beta must be 1, not {self.beta}")
+        if isinstance(self.warmup_epochs, bool) or not isinstance(self.warmup_epochs, int):
+            raise ConfigError(f"warmup_epochs must be an integer, got {self.warmup_epochs!r}")
+        if self.warmup_epochs < 0:
+            raise ConfigError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        if not 0 <= self.free_bits < math.inf:
+            raise ConfigError(f"free_bits must be >= 0 and finite, got {self.free_bits}")
+        if self.objective == "iwae" and (self.warmup_epochs or self.free_bits):
+            raise ConfigError("the iwae objective has no KL term to warm up or to give free bits")
+
+    def beta_at(self, epoch: int) -> float:
+        """The KL weight of epoch 1, 2, ...: beta * min(1, (epoch - 1) / warmup_epochs).
+
+        With a warm-up of N epochs the first epoch trains with beta 0, and beta
+        reaches its full value in epoch N + 1 (Bowman et al. 2016, "Generating
+        Sentences from a Continuous Space", arXiv:1511.06349; Sønderby et al. 2016,
+        "Ladder Variational Autoencoders", arXiv:1602.02282).
+        """
+        if self.warmup_epochs == 0:
+            return self.beta
+        return self.beta * min(1.0, (epoch - 1) / self.warmup_epochs)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (without later fields at their defaults)."""
@@ -200,10 +271,17 @@ class RunConfig:
     train: TrainConfig
 
     def __post_init__(self) -> None:
-        if self.train.objective == "iwae" and self.model.kind != "vae":
+        model = self.model
+        if self.train.objective == "iwae" and model.kind != "vae":
             raise ConfigError(
                 f"the iwae objective needs an encoder that learns its variance (model vae), "
-                f"not {self.model.kind}"
+                f"not {model.kind}"
+            )
+        gaussian = model.kind != "ae" and model.posterior == "diagonal"
+        if self.train.free_bits and not (gaussian and model.prior == "normal"):
+            raise ConfigError(
+                "free bits need a KL per latent dimension: a diagonal Gaussian q (vae or "
+                "noisy-ae) and the normal prior"
             )
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,10 +14,11 @@ relative error of about $2 e^{-2\pi^2\sigma^2/h^2}$, negligible once h is below
 sigma, and a posterior is close enough to that for the same to hold nearly;
 so the work is in putting fine cells where the mass is:
 
-1. a coarse pass over the box [-box, box]^2 (the prior puts a density of
-   e^-18 or less at its edge; the box grows if some example's posterior
-   reaches it) finds, for every example, the cells where
-   log p(x, z) is within `threshold` nats of its largest value;
+1. a coarse pass over the box [-box, box]^2 (the standard normal prior puts
+   a density of e^-18 or less at its edge; the box grows if some example's
+   posterior reaches it, as it may under a learned prior) finds, for every
+   example, the cells where log p(x, z) is within `threshold` nats of its
+   largest value;
 2. those cells, and their neighbours, are cut into refine x refine cells and
    evaluated again; every other cell keeps its coarse value.
 
@@ -106,6 +107,13 @@ def _placement(model: LatentModel, like: torch.Tensor) -> tuple[torch.device, to
     return (like.device, like.dtype) if parameter is None else (parameter.device, parameter.dtype)
 
 
+def _observation_variance(model: LatentModel) -> float:
+    """sigma^2 of a Gaussian p(x|z): the model's own (learned, for a sigma-VAE), or its config's."""
+    if not hasattr(model, "observation_logvar"):
+        return model.config.observation_sigma**2
+    return math.exp(float(torch.as_tensor(model.observation_logvar()).detach()))
+
+
 def log_likelihood_matrix(model: LatentModel, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     r"""log p(x_b | z_g) for every example b and every code g: shape (B, G), float64.
 
@@ -125,19 +133,27 @@ def log_likelihood_matrix(model: LatentModel, x: torch.Tensor, z: torch.Tensor) 
     # --8<-- [end:likelihood_matrix]
     # Not `objectives.gaussian_log_density`: that would build a (B, G, N) tensor of
     # differences, where the expanded square needs only the matrix product.
-    sigma2 = model.config.observation_sigma**2
+    sigma2 = _observation_variance(model)
     n = x.shape[1]
     squares = x.square().sum(1, keepdim=True) - 2 * x @ decoded.T + decoded.square().sum(1)
     return -0.5 * (n * (objectives.LOG_2PI + math.log(sigma2)) + squares / sigma2)
 
 
+def log_prior(model: LatentModel, z: torch.Tensor) -> torch.Tensor:
+    """log p(z_g) for codes z (G, 2) in float64: the model's prior (`LatentModel.log_prior`),
+    or N(0, I) for a model without one."""
+    z = z.to(torch.float64)
+    if not hasattr(model, "log_prior"):
+        return objectives.gaussian_log_density(z)
+    return model.log_prior(z.to(_placement(model, z)[0])).double()
+
+
 def log_joint_matrix(
     model: LatentModel, x: torch.Tensor, z: torch.Tensor, chunk: int = 4096
 ) -> torch.Tensor:
-    """log p(x_b, z_g) = log p(x_b | z_g) + log N(z_g; 0, I): shape (B, G), float64."""
+    """log p(x_b, z_g) = log p(x_b | z_g) + log p(z_g): shape (B, G), float64."""
     blocks = [
-        log_likelihood_matrix(model, x, part)
-        + objectives.gaussian_log_density(part.to(x.device, torch.float64))
+        log_likelihood_matrix(model, x, part) + log_prior(model, part).to(x.device)
         for part in z.split(chunk)
     ]
     return torch.cat(blocks, dim=1)
@@ -257,7 +273,8 @@ def log_marginal(model: LatentModel, x: torch.Tensor, grid: Grid = Grid()) -> to
 
     Args:
         model: a `vae.models.LatentModel` with `latent_dim == 2` (any model whose
-            `likelihood_params(z)` and `config.likelihood` define p(x|z)); the prior is N(0, I).
+            `likelihood_params(z)` and `config.likelihood` define p(x|z), and
+            `log_prior(z)` p(z); without a `log_prior`, the prior is N(0, I)).
         x: examples of shape (B, 28, 28) (any shape (B, ...) the decoder
             produces), binarized to {0, 1} for a Bernoulli likelihood.
         grid: the integration grid; the default is accurate to well under 0.01

@@ -5,7 +5,11 @@ scalar the optimiser minimises together with the two terms of the ELBO per
 example, which the trainer reports whatever it optimises:
 
     elbo   loss = mean over the batch of -(log p(x|z) - beta * KL(q(z|x) || p(z)))
+           with free bits: -(mean of log p(x|z) - beta * sum_j max(lambda, mean of KL_j))
     iwae   loss = mean over the batch of -L_k,   L_k = log (1/k) sum_i w_i
+
+The trainer chooses beta for each epoch (`vae.config.TrainConfig.beta_at`: KL
+annealing).
 
 Every term is summed over pixels and latent dimensions, and only the batch is
 averaged (`vae.objectives`).
@@ -34,12 +38,22 @@ class Loss(NamedTuple):
 
 
 def elbo_loss(
-    model: LatentModel, x: torch.Tensor, beta: float, generator: torch.Generator | None = None
+    model: LatentModel,
+    x: torch.Tensor,
+    beta: float,
+    generator: torch.Generator | None = None,
+    free_bits: float = 0.0,
 ) -> Loss:
-    """Minus the beta-weighted ELBO, one code per example, averaged over the batch."""
+    """Minus the beta-weighted ELBO, one code per example, averaged over the batch;
+    with free bits, each latent dimension's mean KL counts as at least `free_bits`
+    nats (`vae.objectives.free_bits_kl`)."""
     terms = model.terms(x, generator)
-    loss = -objectives.elbo(terms.log_px_given_z, terms.kl, beta).mean()
-    return Loss(loss, terms)
+    if not free_bits:
+        return Loss(-objectives.elbo(terms.log_px_given_z, terms.kl, beta).mean(), terms)
+    if terms.kl_per_dimension is None:
+        raise ValueError("free bits need the KL of each latent dimension, which this q lacks")
+    kl = objectives.free_bits_kl(terms.kl_per_dimension, free_bits)
+    return Loss(-(terms.log_px_given_z.mean() - beta * kl), terms)
 
 
 def iwae_loss(
@@ -72,9 +86,9 @@ def batch_loss(
         model: the model being trained.
         x: the batch, shape (B, *image_shape).
         settings: the objective and its settings.
-        beta: the KL weight of this epoch (see `vae.config.TrainConfig`).
+        beta: the KL weight of this epoch (`vae.config.TrainConfig.beta_at`).
         generator: the source of the noise on z.
     """
     if settings.objective == "iwae":
         return iwae_loss(model, x, settings.k, generator)
-    return elbo_loss(model, x, beta, generator)
+    return elbo_loss(model, x, beta, generator, settings.free_bits)

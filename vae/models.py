@@ -9,16 +9,18 @@ in what the encoder outputs and how a code z is drawn from it:
     VAE                z = mu(x) + sigma(x) * eps,     sigma learned
 
 The last line is the reparameterization trick of Kingma & Welling (2013),
-"Auto-Encoding Variational Bayes", arXiv:1312.6114.
+"Auto-Encoding Variational Bayes", arXiv:1312.6114. The VAE's q(z|x) can also
+be a Gaussian with a full covariance or a normalizing flow (`vae.families`),
+each a map of that diagonal Gaussian, so the trick samples all of them; and
+its prior p(z) can be learned (`vae.priors`).
 
-The encoder and decoder return float32 even when their linear layers run in
-bfloat16 under `torch.autocast`, so that every likelihood, KL and sum is
-computed in float32.
+The networks are those of `vae.networks`; they return float32 even when their
+linear layers run in bfloat16 under `torch.autocast`, so that every
+likelihood, KL and sum is computed in float32.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import NamedTuple
 
@@ -27,20 +29,15 @@ from torch import nn
 
 from vae import objectives
 from vae.config import ModelConfig
+from vae.families import Family, FlowPosterior, FullCovariance, Posterior, lower_triangle
+from vae.flows import CouplingFlow
+from vae.networks import LOGVAR_LIMIT as LOGVAR_LIMIT  # figures/explorer.py reads it here
+from vae.networks import Decoder, Encoder
+from vae.priors import MixturePrior, VampPrior, build_prior
 
-# exp(logvar) overflows float32 above about 88; a learned log-variance is kept
-# well inside that range so that extreme inputs cannot produce inf or NaN.
-LOGVAR_LIMIT = 30.0
 # Codes decoded at once when importance sampling: the pixels of this many images
 # (6 MB in float32) stay in a CPU's cache between the decoder and the likelihood.
 DECODE_ROWS = 2000
-
-
-class Posterior(NamedTuple):
-    """Parameters of q(z|x): a mean and a log-variance (None for a point mass)."""
-
-    mu: torch.Tensor  # (B, D)
-    logvar: torch.Tensor | None  # (B, D)
 
 
 class Terms(NamedTuple):
@@ -48,47 +45,7 @@ class Terms(NamedTuple):
 
     log_px_given_z: torch.Tensor  # (B,) one-sample estimate of E_q[log p(x|z)]
     kl: torch.Tensor  # (B,) KL(q(z|x) || p(z)); zero for the autoencoder
-
-
-def mlp(sizes: list[int]) -> nn.Sequential:
-    """Linear layers of the given sizes, with a ReLU after each."""
-    layers: list[nn.Module] = []
-    for n_in, n_out in itertools.pairwise(sizes):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
-    return nn.Sequential(*layers)
-
-
-class Encoder(nn.Module):
-    """x -> (mu, logvar): a shared body and one linear head per output."""
-
-    def __init__(self, config: ModelConfig, learn_logvar: bool) -> None:
-        super().__init__()
-        widths = [config.data_dim, *config.hidden_sizes]
-        self.body = mlp(widths)
-        self.mean = nn.Linear(widths[-1], config.latent_dim)
-        self.logvar = nn.Linear(widths[-1], config.latent_dim) if learn_logvar else None
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        h = self.body(x.flatten(start_dim=1))  # (B, H)
-        mu = self.mean(h).float()  # (B, D)
-        if self.logvar is None:
-            return mu, None
-        return mu, self.logvar(h).float().clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT)
-
-
-class Decoder(nn.Module):
-    """z -> the parameters of p(x|z), shaped like an image."""
-
-    def __init__(self, config: ModelConfig) -> None:
-        super().__init__()
-        widths = [config.latent_dim, *reversed(config.hidden_sizes)]
-        self.body = mlp(widths)
-        self.output = nn.Linear(widths[-1], config.data_dim)
-        self.image_shape = config.image_shape
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        out = self.output(self.body(z)).float()  # (B, data_dim)
-        return out.view(-1, *self.image_shape)
+    kl_per_dimension: torch.Tensor | None = None  # (B, D) its terms, where they have a closed form
 
 
 # --8<-- [start:reparameterize]
@@ -112,35 +69,104 @@ class LatentModel(nn.Module):
         self.config = config
         self.encoder = Encoder(config, learn_logvar)
         self.decoder = Decoder(config)
+        self.prior: MixturePrior | VampPrior | None = None  # None: p(z) = N(0, I)
+        self.log_sigma = None  # log sigma of p(x|z), learned for "gaussian-learned"
+        if config.likelihood == "gaussian-learned":  # one sigma for every pixel (sigma-VAE)
+            self.log_sigma = nn.Parameter(torch.tensor(math.log(config.observation_sigma)))
 
     # -- q(z|x) -------------------------------------------------------------
-    def encode(self, x: torch.Tensor) -> Posterior:
-        """The parameters of q(z|x) for a batch of images x of shape (B, *image_shape)."""
+    def encode(self, x: torch.Tensor) -> Family:
+        """q(z|x) for a batch of images x of shape (B, *image_shape): a
+        `Posterior` (mu, logvar) unless the VAE's config asks for a richer family."""
         mu, logvar = self.encoder(x)
         return Posterior(mu, logvar)
 
-    def sample_posterior(
-        self, posterior: Posterior, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """One z per example from q(z|x)."""
-        if posterior.logvar is None:
-            return posterior.mu
-        return reparameterize(posterior.mu, posterior.logvar, generator)
+    def sample_codes(
+        self, posterior: Family, generator: torch.Generator | None = None, k: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Codes z ~ q(z|x) and log q(z|x) at each: (B, D) and (B,), or with k
+        given, k codes per example, (k, B, D) and (k, B). A point mass has no log q (None).
 
-    def kl(self, posterior: Posterior) -> torch.Tensor:
-        """KL(q(z|x) || N(0, I)) per example."""
+        Each code's noise is one draw of shape (B, D) from `generator`, so k codes
+        drawn in chunks are the same codes as k drawn at once.
+        """
+        base = posterior.base
+        if base.logvar is None:
+            return (base.mu if k is None else base.mu.expand(k, *base.mu.shape)), None
+        z0 = torch.stack(
+            [reparameterize(base.mu, base.logvar, generator) for _ in range(k or 1)]
+        )  # (k, B, D)
+        z, log_det = posterior.push(z0)  # z = f(z0), the family's map
+        log_qz = objectives.gaussian_log_density(z0, base.mu, base.logvar) - log_det
+        return (z[0], log_qz[0]) if k is None else (z, log_qz)
+
+    def sample_posterior(
+        self, posterior: Family, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """One z per example from q(z|x): (B, D)."""
+        return self.sample_codes(posterior, generator)[0]
+
+    def kl(
+        self,
+        posterior: Family,
+        z: torch.Tensor | None = None,
+        log_qz: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """KL(q(z|x) || p(z)) per example: in closed form when q is Gaussian and
+        p(z) is N(0, I) (zero for a point mass); otherwise the one-sample estimate
+        log q(z|x) - log p(z) at a code z drawn from q, whose log q(z|x) is `log_qz`.
+
+        Raises:
+            ValueError: there is no closed form and no code was given.
+        """
+        closed_form = posterior.standard_normal_kl() if self.prior is None else None
+        if closed_form is not None:
+            return closed_form
+        if z is None or log_qz is None:
+            raise ValueError("this KL has no closed form: pass a code z ~ q(z|x) and log q(z|x)")
+        return log_qz - self.log_prior(z)
+
+    def kl_per_dimension(self, posterior: Family) -> torch.Tensor | None:
+        """KL(q(z_j|x) || N(0, 1)) of each coordinate j: (B, D), for a diagonal
+        Gaussian q and the normal prior; None where the KL does not split so."""
+        if self.prior is not None or not isinstance(posterior, Posterior):
+            return None
         if posterior.logvar is None:
-            return torch.zeros(posterior.mu.shape[0], device=posterior.mu.device)
-        return objectives.gaussian_kl(posterior.mu, posterior.logvar)
+            return None
+        return objectives.gaussian_kl_per_dimension(posterior.mu, posterior.logvar)
+
+    # -- p(z) ---------------------------------------------------------------
+    def log_prior(self, z: torch.Tensor) -> torch.Tensor:
+        r"""log p(z) for codes z of shape (..., D): (...).
+
+        The standard normal, or a learned mixture (`vae.priors`):
+        $\log p(z) = \log \sum_k \exp(\log \pi_k + \log p_k(z))$.
+        """
+        if self.prior is None:
+            return objectives.gaussian_log_density(z)
+        components, log_weights = self.prior.components(self.encode)  # K of them, (K,)
+        log_pk = components.log_prob(z.unsqueeze(-2))  # (..., K)
+        return torch.logsumexp(log_weights + log_pk, dim=-1)
+
+    def sample_codes_from_prior(
+        self, n: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """n codes drawn from the prior: (n, D). A mixture's component first, then its code."""
+        device = next(self.parameters()).device
+        if self.prior is None:
+            return torch.randn((n, self.config.latent_dim), generator=generator, device=device)
+        components, log_weights = self.prior.components(self.encode)
+        index = torch.multinomial(log_weights.exp(), n, replacement=True, generator=generator)
+        return self.sample_codes(components.select(index), generator)[0]
 
     # -- p(x|z) -------------------------------------------------------------
     def likelihood_params(self, z: torch.Tensor) -> torch.Tensor:
         """The parameters of p(x|z) for codes z of shape (B, D), shaped like images:
         Bernoulli logits, or the means of the Gaussian likelihood."""
         out = self.decoder(z)
-        if self.config.likelihood == "gaussian":
-            return torch.sigmoid(out)
-        return out
+        if self.config.likelihood == "bernoulli":
+            return out
+        return torch.sigmoid(out)
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
         """The mean image E[x|z], with pixels in [0, 1]."""
@@ -151,16 +177,24 @@ class LatentModel(nn.Module):
         """log p(x|z) per example, from the parameters `likelihood_params(z)` returns."""
         if self.config.likelihood == "bernoulli":
             return objectives.bernoulli_log_likelihood(x, params)
-        logvar = 2.0 * math.log(self.config.observation_sigma)
+        logvar = self.observation_logvar()
         return objectives.gaussian_log_density(x, params, logvar, event_dims=x.dim() - 1)
+
+    def observation_logvar(self) -> float | torch.Tensor:
+        """log sigma^2 of a Gaussian p(x|z): the config's, or the learned one (a scalar)."""
+        if self.log_sigma is None:
+            return 2.0 * math.log(self.config.observation_sigma)
+        return 2.0 * self.log_sigma.float()
 
     # -- the objective ------------------------------------------------------
     # --8<-- [start:terms]
     def terms(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Terms:
         """One-sample estimates of log p(x|z) and KL(q(z|x) || p(z)) per example."""
         posterior = self.encode(x)
-        z = self.sample_posterior(posterior, generator)
-        return Terms(self.log_likelihood(x, self.likelihood_params(z)), self.kl(posterior))
+        z, log_qz = self.sample_codes(posterior, generator)  # one code per example
+        log_px_given_z = self.log_likelihood(x, self.likelihood_params(z))
+        kl = self.kl(posterior, z, log_qz)
+        return Terms(log_px_given_z, kl, self.kl_per_dimension(posterior))
 
     # --8<-- [end:terms]
 
@@ -213,11 +247,10 @@ class LatentModel(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """log p(x|z_i), log p(z_i) and log q(z_i|x) for k samples z_i ~ q(z|x): each (k, B)."""
         posterior = self.encode(x) if posterior is None else posterior
-        if posterior.logvar is None:
+        z, log_qz = self.sample_codes(posterior, generator, k)  # (k, B, D), (k, B)
+        if log_qz is None:
             raise ValueError("a deterministic encoder has no density q(z|x): no IWAE bound")
-        mu, logvar = posterior
         batch = x.shape[0]
-        z = torch.stack([reparameterize(mu, logvar, generator) for _ in range(k)])  # (k, B, D)
         # Decoded a few samples at a time: each piece's logits are still in the
         # cache when the likelihood reads them (40% faster on a CPU, same numbers).
         step = max(1, DECODE_ROWS // batch)
@@ -229,9 +262,7 @@ class LatentModel(nn.Module):
                 for part in z.split(step)
             ]
         )  # (k, B)
-        log_pz = objectives.gaussian_log_density(z)  # (k, B): the prior N(0, I)
-        log_qz = objectives.gaussian_log_density(z, mu, logvar)
-        return log_px_given_z, log_pz, log_qz
+        return log_px_given_z, self.log_prior(z), log_qz
 
     @torch.no_grad()
     def reconstruction_term(
@@ -252,14 +283,12 @@ class LatentModel(nn.Module):
     # -- generation ---------------------------------------------------------
     @torch.no_grad()
     def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Mean images decoded from n codes drawn from the prior N(0, I)."""
-        device = next(self.parameters()).device
-        z = torch.randn((n, self.config.latent_dim), generator=generator, device=device)
-        return self.decode_mean(z)
+        """Mean images decoded from n codes drawn from the prior p(z)."""
+        return self.decode_mean(self.sample_codes_from_prior(n, generator))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """Mean images decoded from the mean code of each input."""
+        """Mean images decoded from the central code (the mean for a Gaussian q) of each input."""
         return self.decode_mean(self.encode(x).mu)
 
 
@@ -287,10 +316,26 @@ class NoisyAutoencoder(LatentModel):
 
 
 class VAE(LatentModel):
-    """The variational autoencoder: the encoder outputs both mean and log-variance."""
+    """The variational autoencoder: the encoder outputs both mean and log-variance,
+    of q(z|x) itself or of the diagonal Gaussian a richer q starts from."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config, learn_logvar=True)
+        self.flow = None
+        if config.posterior == "flow":
+            features = config.hidden_sizes[-1] if config.hidden_sizes else config.data_dim
+            self.flow = CouplingFlow(config.latent_dim, features, config.flow_layers)
+        self.prior = build_prior(config)
+
+    def encode(self, x: torch.Tensor) -> Family:
+        h = self.encoder.features(x)  # (B, H)
+        base = Posterior(*self.encoder.gaussian(h))
+        if self.encoder.lower is not None:
+            lower = lower_triangle(self.encoder.lower(h).float(), self.config.latent_dim)
+            return FullCovariance(base, lower)
+        if self.flow is not None:
+            return FlowPosterior(base, self.flow, self.flow.condition(h))
+        return base
 
 
 def build_model(config: ModelConfig) -> LatentModel:

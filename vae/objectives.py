@@ -136,6 +136,45 @@ def gaussian_kl(
     return gaussian_kl_per_dimension(mu, logvar, prior_mu, prior_logvar).sum(dim=-1)
 
 
+def free_bits_kl(kl_per_dimension: torch.Tensor, free_bits: float) -> torch.Tensor:
+    r"""The KL term with free bits: $\sum_j \max(\lambda, \frac1B \sum_b \mathrm{KL}_{bj})$.
+
+    Each latent dimension's KL, averaged over the batch, counts as at least
+    lambda nats, so below lambda it has no gradient and the encoder may use
+    those nats for free: a dimension is not pushed all the way to the prior
+    (posterior collapse). Kingma, Salimans, Jozefowicz, Chen, Sutskever &
+    Welling (2016), "Improved Variational Inference with Inverse Autoregressive
+    Flow", arXiv:1606.04934, appendix C.8. Unlike every other function here it
+    is a batch mean, not a value per example: the floor is on the mean.
+
+    Args:
+        kl_per_dimension: KL(q(z_j|x_b) || p(z_j)), shape (B, D).
+        free_bits: lambda, in nats per dimension.
+
+    Returns:
+        A scalar tensor: what replaces the batch mean of the KL in the loss.
+    """
+    return kl_per_dimension.mean(dim=0).clamp(min=free_bits).sum()
+
+
+def optimal_sigma(x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    r"""The one sigma that maximises the Gaussian likelihood of x given the means.
+
+    Over N pixels, $\sum_i \log N(x_i; m_i, \sigma^2)$ has
+    $\partial/\partial\sigma = -N/\sigma + \sum_i (x_i - m_i)^2 / \sigma^3$, zero at
+    $\sigma^2 = \frac1N \sum_i (x_i - m_i)^2$: the root mean squared error. It is
+    the "optimal sigma" of Rybkin, Daniilidis & Levine (2021), "Simple and
+    Effective VAE Training with Calibrated Decoders", arXiv:2006.13202, which a
+    learned shared sigma (likelihood "gaussian-learned") moves towards.
+
+    Args:
+        x: pixels, any shape.
+        mean: the decoder's means, broadcastable against x.
+
+    Returns:
+        A scalar tensor.
+    """
+    return (x - mean).square().mean().sqrt()
 
 
 def elbo(log_px_given_z: torch.Tensor, kl: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
@@ -172,8 +211,6 @@ def iwae_bound(log_weights: torch.Tensor) -> torch.Tensor:
     k = log_weights.shape[0]  # log_weights: (k, B), log w_i of k codes per image
     return torch.logsumexp(log_weights, dim=0) - math.log(k)
     # --8<-- [end:iwae_bound_lines]
-
-
 
 
 def mean_iwae_bound(log_weights: torch.Tensor, k: int) -> torch.Tensor:

@@ -10,7 +10,10 @@ given seed, device and thread count.
 
 The loss of a batch is the mean over its examples of
 -(log p(x|z) - beta * KL(q(z|x) || p(z))), each term summed over dimensions, or
-of -L_k; either way each history row reports the ELBO and its two terms.
+of -L_k; either way each history row reports the ELBO and its two terms. Beta
+may rise over the first epochs (KL annealing) and the KL may have free bits
+(`vae.losses`); the test loss, which decides whether training worked, is
+always the one they lead to: the full beta, no free bits.
 
 Training stops with a `TrainingError`, and returns nothing to save, when the
 training loss becomes NaN or infinite, or when training made the model worse.
@@ -164,8 +167,9 @@ def train(
 
     Returns:
         The trained model (in eval mode) and one history row per epoch with the
-        training loss, ELBO and its terms, the test ELBO and its terms, the
-        seconds of the training pass and of the whole epoch with evaluation.
+        epoch's beta, the training loss, ELBO and its terms, the test ELBO and
+        its terms, the seconds of the training pass and of the whole epoch with
+        evaluation.
 
     Raises:
         TrainingError: the loss became NaN or infinite, or diverged (the message
@@ -209,6 +213,7 @@ def train(
     try:
         for epoch in range(1, settings.epochs + 1):
             started = time.perf_counter()
+            beta = settings.beta_at(epoch)  # below settings.beta while the KL warms up
             if binarization == "dynamic":
                 train_x = binarize(probabilities, binarize_gen)
             model.train()
@@ -220,7 +225,7 @@ def train(
                 x = train_x.index_select(0, batch)  # a third of the time of train_x[batch]
                 # --8<-- [start:step]
                 with precision:  # summed over dimensions, averaged over the batch
-                    loss, terms = batch_loss(model, x, settings, settings.beta, noise_gen)
+                    loss, terms = batch_loss(model, x, settings, beta, noise_gen)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -244,6 +249,7 @@ def train(
                 )
             row = {
                 "epoch": epoch,
+                "beta": beta,
                 "train_loss": train_loss,
                 "train_elbo": train_rec - train_kl,
                 "train_log_px_given_z": train_rec,
