@@ -118,17 +118,17 @@ def log_likelihood_matrix(model: LatentModel, x: torch.Tensor, z: torch.Tensor) 
     r"""log p(x_b | z_g) for every example b and every code g: shape (B, G), float64.
 
     One decoder pass over the G codes serves all B examples: for Bernoulli
-    pixels $\log p(x \mid z) = x \cdot l - \sum_i \operatorname{softplus}(l_i)$
+    pixels $\log p(x \mid z) = x \cdot l - \sum_p \operatorname{softplus}(l_p)$
     with logits l, and for Gaussian pixels the square $\|x - m\|^2$ expands into
     $\|x\|^2 - 2 x \cdot m + \|m\|^2$; either way a matrix product.
     """
     device, dtype = _placement(model, z)
     # --8<-- [start:likelihood_matrix]
-    # (G, N): the decoder's logits l, or its means for Gaussian pixels
+    # (G, P): the decoder's logits l, or its means for Gaussian pixels, P pixels each
     decoded = _flat(model.likelihood_params(z.to(device, dtype))).double()
-    x = _flat(x).to(decoded.device, torch.float64)  # (B, N): pixels in {0, 1}
+    x = _flat(x).to(decoded.device, torch.float64)  # (B, P): pixels in {0, 1}
     if model.config.likelihood == "bernoulli":
-        # log p(x|z) = sum_i x_i l_i - log(1 + e^l_i), for every pair at once: (B, G)
+        # log p(x|z) = sum_p x_p l_p - log(1 + e^l_p), for every pair at once: (B, G)
         return x @ decoded.T - F.softplus(decoded).sum(dim=1)
     # --8<-- [end:likelihood_matrix]
     # Not `objectives.gaussian_log_density`: that would build a (B, G, N) tensor of
