@@ -63,7 +63,7 @@ def reparameterize(
 
 
 class LatentModel(nn.Module):
-    """What the three models share: the networks, the likelihood and sampling."""
+    """What every model shares: the networks, the prior, the likelihood and sampling."""
 
     def __init__(self, config: ModelConfig, learn_logvar: bool) -> None:
         super().__init__()
