@@ -93,6 +93,21 @@ def test_train_with_kl_annealing_and_free_bits(tmp_path, capsys):
     assert history[0]["beta"] == 0.0
 
 
+def test_train_and_eval_a_vq_vae(tmp_path, capsys):
+    out = tmp_path / "vq"
+    argv = [*SMALL, "--model", "vq-vae", "--latent-dim", "4", "--code-groups", "2"]
+    assert main(["train", *argv, "--codebook-size", "32", "--out", str(out)]) == 0
+    config, *_ = check_run(out)
+    assert (config.model.kind, config.model.codebook_size, config.model.code_groups) == (
+        "vq-vae",
+        32,
+        2,
+    )
+    capsys.readouterr()
+    assert main(["eval", str(out), "--device", "cpu"]) == 0
+    assert "its IWAE bound is its ELBO" in capsys.readouterr().out
+
+
 def test_an_existing_run_is_kept_unless_forced(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", *SMALL, "--seed", "1", "--out", str(out)]) == 0

@@ -29,7 +29,7 @@ def field_choices(cls, field):
 def test_the_command_line_offers_what_the_configs_accept():
     train = choices(build_parser(), "train")
     assert set(train["--model"].choices) == field_choices(ModelConfig, "kind")
-    assert set(train["--model"].choices) == {"ae", "noisy-ae", "vae"}
+    assert set(train["--model"].choices) == {"ae", "noisy-ae", "vae", "vq-vae"}
     assert set(train["--likelihood"].choices) == field_choices(ModelConfig, "likelihood")
     assert set(train["--posterior"].choices) == field_choices(ModelConfig, "posterior")
     assert set(train["--posterior"].choices) == {"diagonal", "full", "flow"}
@@ -79,6 +79,8 @@ def test_the_command_lines_defaults_are_the_configs():
     assert (args.likelihood, args.noise_sigma) == (model.likelihood, model.noise_sigma)
     assert (args.posterior, args.flow_layers) == (model.posterior, model.flow_layers)
     assert (args.prior, args.prior_components) == (model.prior, model.prior_components)
+    assert (args.codebook_size, args.code_groups) == (model.codebook_size, model.code_groups)
+    assert args.commitment == train.commitment
     assert (args.dataset, args.binarize) == (data.dataset, data.binarize)
     assert (args.epochs, args.batch_size, args.lr) == (
         train.epochs,
@@ -184,6 +186,10 @@ def test_iwae_needs_an_encoder_that_learns_its_variance(kind):
         ({"kind": "noisy-ae", "prior": "vamp"}, "a vamp prior needs model vae, not noisy-ae"),
         ({"prior": "mixture", "prior_components": 0}, "prior_components must be at least 1"),
         ({"prior_components": 3}, "prior_components is for the mixture and vamp priors only"),
+        ({"codebook_size": 32}, "codebook_size is for the vq-vae only"),
+        ({"code_groups": 2}, "code_groups is for the vq-vae only"),
+        ({"kind": "vq-vae", "codebook_size": 0}, "codebook_size must be an integer >= 1, got 0"),
+        ({"kind": "vq-vae", "code_groups": 3}, "code_groups (3) must divide latent_dim (2)"),
     ],
 )
 def test_bad_posterior_and_prior_settings_are_refused(settings, message):
@@ -217,3 +223,25 @@ def test_free_bits_need_a_kl_per_dimension(model):
         RunConfig(model, DataConfig(), TrainConfig(free_bits=0.5))
     for kind in ("vae", "noisy-ae"):
         RunConfig(ModelConfig(kind=kind), DataConfig(), TrainConfig(free_bits=0.5))
+
+
+@pytest.mark.parametrize(
+    "model, train, message",
+    [
+        (ModelConfig(kind="vq-vae"), TrainConfig(beta=2.0), "no KL term to weight or to warm up"),
+        (ModelConfig(kind="vq-vae"), TrainConfig(warmup_epochs=2), "no KL term to weight"),
+        (ModelConfig(kind="vq-vae"), TrainConfig(free_bits=1.0), "free bits need a KL per"),
+        (ModelConfig(), TrainConfig(commitment=0.5), "commitment is for the vq-vae only"),
+    ],
+)
+def test_bad_vq_vae_settings_are_refused(model, train, message):
+    with pytest.raises(ConfigError, match=message):
+        RunConfig(model, DataConfig(), train)
+    vq = RunConfig(
+        ModelConfig(kind="vq-vae", latent_dim=8, code_groups=4, codebook_size=32),
+        DataConfig(),
+        TrainConfig(commitment=0.25),
+    )
+    assert RunConfig.from_dict(vq.to_dict()) == vq
+    with pytest.raises(ConfigError, match="commitment must be >= 0"):
+        TrainConfig(commitment=-1.0)

@@ -6,7 +6,7 @@ The package has two halves. The library, in `vae` itself, is what a reader could
 lift into a project of their own:
 
 - computation: `vae.models`, `vae.networks`, `vae.families`, `vae.flows`,
-  `vae.priors`, `vae.objectives`, `vae.losses`, `vae.config`;
+  `vae.priors`, `vae.vq`, `vae.objectives`, `vae.losses`, `vae.config`;
 - the exact 2-D analysis: `vae.exact`, `vae.gaps`, `vae.best_gaussian`, `vae.posterior`,
   `vae.aggregate`, `vae.bounds`, `vae.stats`, and `vae.words` for the words
   the prose takes from the numbers;

@@ -136,6 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=model_config.prior_components,
         help="Gaussians of --prior mixture, pseudo-inputs of --prior vamp",
     )
+    train.add_argument(
+        "--codebook-size",
+        type=positive_int,
+        default=model_config.codebook_size,
+        help="vectors in the vq-vae's codebook",
+    )
+    train.add_argument(
+        "--code-groups",
+        type=positive_int,
+        default=model_config.code_groups,
+        help="vq-vae: z is cut into this many vectors, each quantised alone",
+    )
     train.add_argument("--dataset", choices=DATASETS, default=data_config.dataset)
     train.add_argument("--data-dir", help="directory holding the IDX files")
     train.add_argument(
@@ -162,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_non_negative_int,
         default=train_config.warmup_epochs,
         help="KL annealing: beta rises linearly from 0 over these first epochs",
+    )
+    train.add_argument(
+        "--commitment",
+        type=_non_negative_float,
+        default=train_config.commitment,
+        help="weight of the vq-vae's commitment loss",
     )
     train.add_argument(
         "--free-bits",

@@ -69,6 +69,8 @@ def _train(args: argparse.Namespace) -> None:
             flow_layers=args.flow_layers,
             prior=args.prior,
             prior_components=args.prior_components,
+            codebook_size=args.codebook_size,
+            code_groups=args.code_groups,
         ),
         DataConfig(args.dataset, args.binarize),
         TrainConfig(
@@ -82,6 +84,7 @@ def _train(args: argparse.Namespace) -> None:
             k=args.k,
             warmup_epochs=args.warmup_epochs,
             free_bits=args.free_bits,
+            commitment=args.commitment,
         ),
     )
     device = resolve_device(args.device)
@@ -120,15 +123,18 @@ def _eval(args: argparse.Namespace) -> None:
         "test_log_px_given_z": result["log_px_given_z"],
         "test_kl": result["kl"],
     }
-    if run.config.model.kind != "ae":
+    kind = run.config.model.kind
+    if kind not in ("ae", "vq-vae"):
         numbers[f"test_iwae_k{args.iwae_k}"] = iwae_estimate(run.model, x, args.iwae_k)
     if args.json:
         print(json.dumps(numbers, indent=2))
         return
     for key, value in numbers.items():
         print(f"{key:<22} {value:10.2f} nats")
-    if run.config.model.kind == "ae":
+    if kind == "ae":
         print("(an autoencoder has no q(z|x) density, so it has no IWAE bound)")
+    if kind == "vq-vae":
+        print("(a VQ-VAE's q(z|x) is one code, so its IWAE bound is its ELBO)")
 
 
 def _data(args: argparse.Namespace) -> None:

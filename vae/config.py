@@ -16,7 +16,7 @@ from vae.errors import ConfigError
 
 # Each set of choices is spelled once, as a type; the tuples that validate
 # values and offer command-line choices are read from it.
-ModelKind = Literal["ae", "noisy-ae", "vae"]
+ModelKind = Literal["ae", "noisy-ae", "vae", "vq-vae"]
 # p(x|z): Bernoulli pixels, or Gaussian ones of a fixed or a learned sigma (sigma-VAE).
 Likelihood = Literal["bernoulli", "gaussian", "gaussian-learned"]
 # The family of the VAE's q(z|x): diagonal Gaussian, full-covariance Gaussian, or a flow.
@@ -59,6 +59,9 @@ LATER_FIELDS = frozenset(
         "k",
         "warmup_epochs",
         "free_bits",
+        "codebook_size",
+        "code_groups",
+        "commitment",
     }
 )
 
@@ -98,6 +101,8 @@ class ModelConfig:
     flow_layers: int = 4  # affine coupling layers of the "flow" posterior
     prior: PriorKind = "normal"  # p(z) of the vae: N(0, I), a learned "mixture", or "vamp"
     prior_components: int = 10  # K: Gaussians of the mixture, pseudo-inputs of the VampPrior
+    codebook_size: int = 64  # vectors in the "vq-vae" codebook
+    code_groups: int = 1  # "vq-vae": z is cut into this many vectors, each quantised alone
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
@@ -140,6 +145,16 @@ class ModelConfig:
             raise ConfigError(f"prior_components must be at least 1, got {self.prior_components}")
         if self.prior == "normal" and not _is_default(self, "prior_components"):
             raise ConfigError("prior_components is for the mixture and vamp priors only")
+        for name in ("codebook_size", "code_groups"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+            if self.kind != "vq-vae" and not _is_default(self, name):
+                raise ConfigError(f"{name} is for the vq-vae only")
+        if self.latent_dim % self.code_groups:
+            raise ConfigError(
+                f"code_groups ({self.code_groups}) must divide latent_dim ({self.latent_dim})"
+            )
 
     @property
     def data_dim(self) -> int:
@@ -202,6 +217,7 @@ class TrainConfig:
     k: int = 1  # importance samples per example of L_k; 1 unless the objective is "iwae"
     warmup_epochs: int = 0  # KL annealing: beta rises linearly from 0 over these first epochs
     free_bits: float = 0.0  # lambda: nats of KL per latent dimension that cost no more than lambda
+    commitment: float = 1.0  # "vq-vae": weight beta_c of the commitment loss (see vae.vq)
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -238,6 +254,8 @@ class TrainConfig:
             raise ConfigError(f"free_bits must be >= 0 and finite, got {self.free_bits}")
         if self.objective == "iwae" and (self.warmup_epochs or self.free_bits):
             raise ConfigError("the iwae objective has no KL term to warm up or to give free bits")
+        if not 0 <= self.commitment < math.inf:
+            raise ConfigError(f"commitment must be >= 0 and finite, got {self.commitment}")
 
     def beta_at(self, epoch: int) -> float:
         """The KL weight of epoch 1, 2, ...: beta * min(1, (epoch - 1) / warmup_epochs).
@@ -277,12 +295,17 @@ class RunConfig:
                 f"the iwae objective needs an encoder that learns its variance (model vae), "
                 f"not {model.kind}"
             )
-        gaussian = model.kind != "ae" and model.posterior == "diagonal"
+        gaussian = model.kind in ("vae", "noisy-ae") and model.posterior == "diagonal"
         if self.train.free_bits and not (gaussian and model.prior == "normal"):
             raise ConfigError(
                 "free bits need a KL per latent dimension: a diagonal Gaussian q (vae or "
                 "noisy-ae) and the normal prior"
             )
+        train = self.train
+        if model.kind == "vq-vae" and (train.beta != 1 or train.warmup_epochs):
+            raise ConfigError("the vq-vae's loss has no KL term to weight or to warm up")
+        if model.kind != "vq-vae" and not _is_default(train, "commitment"):
+            raise ConfigError("commitment is for the vq-vae only")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""

@@ -7,6 +7,7 @@ example, which the trainer reports whatever it optimises:
     elbo   loss = mean over the batch of -(log p(x|z) - beta * KL(q(z|x) || p(z)))
            with free bits: -(mean of log p(x|z) - beta * sum_j max(lambda, mean of KL_j))
     iwae   loss = mean over the batch of -L_k,   L_k = log (1/k) sum_i w_i
+    vq-vae loss = mean over the batch of -log p(x|z_q) + codebook + commitment * commitment term
 
 The trainer chooses beta for each epoch (`vae.config.TrainConfig.beta_at`: KL
 annealing).
@@ -17,6 +18,8 @@ averaged (`vae.objectives`).
 References:
     Burda, Grosse & Salakhutdinov (2015), "Importance Weighted Autoencoders",
     arXiv:1509.00519.
+    van den Oord, Vinyals & Kavukcuoglu (2017), "Neural Discrete Representation
+    Learning", arXiv:1711.00937.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import torch
 from vae import objectives
 from vae.config import TrainConfig
 from vae.models import LatentModel, Terms
+from vae.vq import VQVAE
 
 
 class Loss(NamedTuple):
@@ -73,6 +77,14 @@ def iwae_loss(
     return Loss(loss, Terms(terms.log_px_given_z.mean(0), terms.kl.mean(0)))
 
 
+def vq_loss(model: VQVAE, x: torch.Tensor, commitment: float) -> Loss:
+    """The VQ-VAE's loss: minus log p(x | z_q), plus the codebook term, plus
+    `commitment` times the commitment term, averaged over the batch (`vae.vq`)."""
+    t = model.vq_terms(x)
+    loss = (-t.log_px_given_z + t.codebook_loss + commitment * t.commitment_loss).mean()
+    return Loss(loss, Terms(t.log_px_given_z, t.kl))
+
+
 def batch_loss(
     model: LatentModel,
     x: torch.Tensor,
@@ -89,6 +101,8 @@ def batch_loss(
         beta: the KL weight of this epoch (`vae.config.TrainConfig.beta_at`).
         generator: the source of the noise on z.
     """
+    if isinstance(model, VQVAE):
+        return vq_loss(model, x, settings.commitment)
     if settings.objective == "iwae":
         return iwae_loss(model, x, settings.k, generator)
     return elbo_loss(model, x, beta, generator, settings.free_bits)

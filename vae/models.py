@@ -12,7 +12,8 @@ The last line is the reparameterization trick of Kingma & Welling (2013),
 "Auto-Encoding Variational Bayes", arXiv:1312.6114. The VAE's q(z|x) can also
 be a Gaussian with a full covariance or a normalizing flow (`vae.families`),
 each a map of that diagonal Gaussian, so the trick samples all of them; and
-its prior p(z) can be learned (`vae.priors`).
+its prior p(z) can be learned (`vae.priors`). The VQ-VAE, whose code is
+discrete, builds on the same `LatentModel` in `vae.vq`.
 
 The networks are those of `vae.networks`; they return float32 even when their
 linear layers run in bfloat16 under `torch.autocast`, so that every
@@ -62,7 +63,7 @@ def reparameterize(
 
 
 class LatentModel(nn.Module):
-    """What the three models share: the networks, the likelihood and sampling."""
+    """What every model shares: the networks, the prior, the likelihood and sampling."""
 
     def __init__(self, config: ModelConfig, learn_logvar: bool) -> None:
         super().__init__()
@@ -340,5 +341,9 @@ class VAE(LatentModel):
 
 def build_model(config: ModelConfig) -> LatentModel:
     """The model a config describes, freshly initialised."""
+    if config.kind == "vq-vae":
+        from vae.vq import VQVAE  # imported here: vae.vq builds on this module
+
+        return VQVAE(config)
     classes = {"ae": Autoencoder, "noisy-ae": NoisyAutoencoder, "vae": VAE}
     return classes[config.kind](config)
