@@ -51,9 +51,11 @@ def elbo_loss(
     """Minus the beta-weighted ELBO, one code per example, averaged over the batch;
     with free bits, each latent dimension's mean KL counts as at least `free_bits`
     nats (`vae.objectives.free_bits_kl`)."""
-    terms = model.terms(x, generator)
+    # --8<-- [start:elbo_loss]
+    terms = model.terms(x, generator)  # per example: log p(x|z) summed over pixels, KL over z
     if not free_bits:
         return Loss(-objectives.elbo(terms.log_px_given_z, terms.kl, beta).mean(), terms)
+    # --8<-- [end:elbo_loss]
     if terms.kl_per_dimension is None:
         raise ValueError("free bits need the KL of each latent dimension, which this q lacks")
     kl = objectives.free_bits_kl(terms.kl_per_dimension, free_bits)

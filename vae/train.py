@@ -223,13 +223,11 @@ def train(
             for step in range(steps):
                 batch = order[step * settings.batch_size : (step + 1) * settings.batch_size]
                 x = train_x.index_select(0, batch)  # a third of the time of train_x[batch]
-                # --8<-- [start:step]
                 with precision:  # summed over dimensions, averaged over the batch
                     loss, terms = batch_loss(model, x, settings, beta, noise_gen)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                # --8<-- [end:step]
                 sums += torch.stack(
                     [terms.log_px_given_z.sum(), terms.kl.sum(), loss * x.shape[0]]
                 ).detach()
