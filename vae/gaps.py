@@ -91,8 +91,10 @@ def grid_elbo(posterior: GridPosterior, mu: torch.Tensor, logvar: torch.Tensor) 
     r"""The ELBO of q(z|x) = N(mu, diag e^logvar) per example, by quadrature on the grid.
 
     With Q_p the share of q on fine cell p (area $h^2$),
-    $\mathrm{ELBO} = \sum_p Q_p [\log p(x, z_p) + \log h^2 - \log Q_p]$: the
-    midpoint rule for $\mathbb{E}_q[\log p(x, z) - \log q(z)]$. It is never above
+
+    $$\mathrm{ELBO} = \sum_p Q_p [\log p(x, z_p) + \log h^2 - \log Q_p],$$
+
+    the midpoint rule for $\mathbb{E}_q[\log p(x, z) - \log q(z)]$. It is never above
     the grid's log p(x), because their difference is the KL divergence between
     two distributions on the same cells. It needs q's mass to lie on the fine
     cells: pass q as `cover` to `posterior_on_grid`, and see `q_mass`.

@@ -141,7 +141,8 @@ class LatentModel(nn.Module):
         r"""log p(z) for codes z of shape (..., D): (...).
 
         The standard normal, or a learned mixture (`vae.priors`):
-        $\log p(z) = \log \sum_k \exp(\log \pi_k + \log p_k(z))$.
+
+        $$\log p(z) = \log \sum_k \exp(\log \pi_k + \log p_k(z)).$$
         """
         if self.prior is None:
             return objectives.gaussian_log_density(z)

@@ -137,7 +137,9 @@ def gaussian_kl(
 
 
 def free_bits_kl(kl_per_dimension: torch.Tensor, free_bits: float) -> torch.Tensor:
-    r"""The KL term with free bits: $\sum_j \max(\lambda, \frac1B \sum_b \mathrm{KL}_{bj})$.
+    r"""The KL term with free bits, $\lambda$ nats at least per latent dimension j:
+
+    $$\sum_j \max\big(\lambda, \tfrac1B \textstyle\sum_b \mathrm{KL}_{bj}\big).$$
 
     Each latent dimension's KL, averaged over the batch, counts as at least
     lambda nats, so below lambda it has no gradient and the encoder may use

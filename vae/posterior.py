@@ -42,7 +42,9 @@ def gaussian_radius(share: float) -> float:
 
     The squared radius $r^2 = \sum_j (z_j - \mu_j)^2 / \sigma_j^2$ of a 2-D
     Gaussian is chi-square with two degrees of freedom, whose distribution is
-    $P(r^2 \le t) = 1 - e^{-t/2}$; so $r = \sqrt{-2 \log(1 - \mathrm{share})}$.
+    $P(r^2 \le t) = 1 - e^{-t/2}$; so
+
+    $$r = \sqrt{-2 \log(1 - \mathrm{share})}.$$
     """
     return math.sqrt(-2 * math.log(1 - share))
 
