@@ -20,7 +20,7 @@ import torch
 from vae import exact
 from vae.bounds import check_bounds, check_gap_split, sample_log_weights, shortfall
 from vae.data import test_inputs
-from vae.gaps import exclusive_kl, inclusive_kl, inference_gaps, q_mass
+from vae.gaps import choose_digits, exclusive_kl, inclusive_kl, inference_gaps, q_mass
 from vae.posterior import (
     count_peaks,
     gaussian_box,
@@ -171,19 +171,6 @@ def record_grid(ctx, model, few, grid, gaps):
     change = (exact.log_marginal(model, few, finer) - gaps.log_px[: len(few)]).abs().max()
     ctx.number("refine_digits", len(few))
     ctx.number("refine_change", change.item())
-
-
-def choose_digits(gaps):
-    """Three digits, by rule over all the digits: the smallest gap; the largest
-    approximation gap among posteriors with more than one peak (the largest of
-    all, if none has two); the largest gap."""
-    by_approximation = gaps.approximation.argsort(descending=True).tolist()
-    several = (i for i in by_approximation if count_peaks(gaps.posterior, i) > 1)
-    return {
-        "crisp": int(gaps.gap.argmin()),
-        "modes": next(several, by_approximation[0]),
-        "missed": int(gaps.gap.argmax()),
-    }
 
 
 def record_chosen(ctx, chosen, gaps, encoded, class_names, labels):

@@ -245,3 +245,14 @@ def test_rank_correlation_matches_scipy_with_and_without_ties():
         assert aggregate.rank_correlation(x, y) == pytest.approx(expected, abs=1e-12)
     assert aggregate.rank_correlation(a, torch.exp(a)) == pytest.approx(1.0)
     assert aggregate.rank_correlation(a, -a) == pytest.approx(-1.0)
+
+
+def test_hole_indicators_take_a_learned_prior_as_its_log_density():
+    mu, logvar = random_codes(6, seed=20)
+    z = points(200, seed=21)
+    prior = mixture(mu[:2] * 0.5, logvar[:2])  # any density other than N(0, I)
+    log_prior = prior.log_prob(z)
+    holes = aggregate.hole_indicators(mu, logvar, z, 0.2, log_prior)
+    log_ratio = mixture(mu, logvar).log_prob(z) - log_prior
+    assert holes.tolist() == (log_ratio < math.log(0.2)).double().tolist()
+    assert holes.tolist() != aggregate.hole_indicators(mu, logvar, z, 0.2).tolist()

@@ -219,3 +219,10 @@ def test_holes_words_read_from_the_noise_levels_side():
         "fewer holes than the VAE"
     )
     assert "about as many" in words.HOLES_VERSUS_VAE[words.verdict(0.01, 0.01, 2)]
+
+
+def test_compare_words_follow_the_verdict():
+    assert words.compare_words(3.0, 1.0) == "above"
+    assert words.compare_words(-3.0, 1.0) == "below"
+    assert words.compare_words(1.5, 1.0) == "level with"
+    assert words.compare_words(1.5, 1.0, ties=1.0, higher="wider than") == "wider than"

@@ -158,9 +158,13 @@ def elbo_surgery(
 
 
 def hole_indicators(
-    mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor, ratio: float
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    z: torch.Tensor,
+    ratio: float,
+    log_prior: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """1.0 at each point z where q(z) is below `ratio` times p(z) = N(0, I), else 0.0: (S,).
+    """1.0 at each point z where q(z) is below `ratio` times p(z), else 0.0: (S,).
 
     With z drawn from p(z), these are the prior's codes that land where the
     decoder saw few codes in training.
@@ -170,10 +174,11 @@ def hole_indicators(
         logvar: their log-variances, shape (N, D).
         z: points, shape (S, D).
         ratio: the density ratio q(z) / p(z) below which a point is in a hole.
+        log_prior: log p(z) at each point, (S,), for a learned prior; None for N(0, I).
     """
     z = z.double()
     log_ratio = mixture_log_density(z, mu.double(), logvar.double())
-    log_ratio -= objectives.gaussian_log_density(z)
+    log_ratio -= objectives.gaussian_log_density(z) if log_prior is None else log_prior.double()
     return (log_ratio < math.log(ratio)).double()
 
 

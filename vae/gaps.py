@@ -25,7 +25,7 @@ from vae.best_gaussian import best_gaussian, groups
 from vae.exact import Grid, GridPosterior, posterior_moments, posterior_on_grid
 from vae.families import Family, Posterior
 from vae.models import LatentModel
-from vae.posterior import peak_starts
+from vae.posterior import count_peaks, peak_starts
 from vae.stats import mean_and_se
 
 DEFAULT_GRID = Grid()  # the grid of `vae.exact`'s defaults
@@ -247,3 +247,16 @@ def inference_gaps(
         best_logvar=torch.where(best_is_encoders[:, None], logvar, best_logvar),
         posterior=posterior,
     )
+
+
+def choose_digits(gaps: Gaps) -> dict[str, int]:
+    """Three examples, by rule over all of them: "crisp", the smallest gap;
+    "modes", the largest approximation gap among posteriors with more than one
+    peak (the largest of all, if none has two); "missed", the largest gap."""
+    by_approximation = gaps.approximation.argsort(descending=True).tolist()
+    several = (i for i in by_approximation if count_peaks(gaps.posterior, i) > 1)
+    return {
+        "crisp": int(gaps.gap.argmin()),
+        "modes": next(several, by_approximation[0]),
+        "missed": int(gaps.gap.argmax()),
+    }

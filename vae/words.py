@@ -140,6 +140,19 @@ def verdict(difference: float, se: float, ties: float) -> Verdict:
     return "tied" if abs(difference) < ties * se else "ahead" if difference > 0 else "behind"
 
 
+def compare_words(
+    difference: float,
+    se: float,
+    ties: float = 2.0,
+    higher: str = "above",
+    level: str = "level with",
+    lower: str = "below",
+) -> str:
+    """One score against another, as the words before "the other's": `level`
+    within `ties` standard errors of the difference, else `higher` or `lower`."""
+    return {"ahead": higher, "tied": level, "behind": lower}[verdict(difference, se, ties)]
+
+
 def elbo_verdict(verdicts: dict[str, list[str]]) -> str:
     """'the VAE is ahead of A, ties B and trails C', from the models in each `verdict`."""
     verbs = {"ahead": "is ahead of", "tied": "ties", "behind": "trails"}

@@ -1,0 +1,135 @@
+"""Part 4's 2-D models side by side, scored by their exact log p(x): the VAE,
+the VAE trained on the importance-weighted bound, the VAE with a
+full-covariance q, with a flow q, and with a VampPrior. Each differs from the
+VAE in that one thing, and trained for as many epochs from the same seed.
+
+On the same test digits, for every model: log p(x) on the grid (`vae.exact`),
+the ELBO of its encoder's q(z|x) and the split of the gap between them
+(`vae.gaps`: the approximation gap against the best diagonal Gaussian, and the
+amortization gap), the rate KL(q(z|x) || p(z)) averaged over Monte Carlo
+codes, its active units, and its training time. Each model is also compared
+with the VAE digit by digit, which removes the spread between digits from the
+standard error of the difference.
+
+The maths is in `vae.exact` and `vae.gaps`; this script computes, records and
+draws.
+"""
+
+import numpy as np
+import torch
+
+from vae import exact
+from vae.bounds import check_gap_split
+from vae.data import test_inputs
+from vae.gaps import inference_gaps
+from vae.site import plotting
+from vae.stats import mean_and_se
+from vae.words import compare_words, quantifier
+
+PAGE = "extensions.md"
+# name in the store: key on the page, label in the figure
+ROWS = {
+    "vae-2d": ("vae", "VAE"),
+    "iwae-2d": ("iwae", "IWAE objective"),
+    "vae-2d-full": ("full", "full-covariance q"),
+    "vae-2d-flow": ("flow", "flow q"),
+    "vae-2d-vamp": ("vamp", "VampPrior"),
+}
+MODELS = ("vae-2d", "iwae-2d", "vae-2d-full", "vae-2d-flow", "vae-2d-vamp")  # as ROWS
+# Every STRIDE-th test digit (the test digits are sorted by class: a stride keeps
+# every class): the VampPrior spreads its codes wide, and its grid costs five
+# times the VAE's.
+STRIDE = {"quick": 25, "full": 5}
+GRIDS = {"quick": exact.Grid(refine=2), "full": exact.Grid()}
+RATE_CODES = 16  # codes per digit for the Monte Carlo KL of q's without a closed form
+ACTIVE = 0.01  # a latent dimension is active when Var_x E_q[z_j] is above this
+TIES = 2  # differences within this many standard errors are "level"
+SEED = 0
+APPROXIMATION_COLOR = "#607d8b"
+AMORTIZATION_COLOR = "#d84315"
+
+
+def score(run, x, grid, generator):
+    """log p(x), the ELBO, the gap's split, the rate and the active units of a model."""
+    model = run.model
+    gaps = inference_gaps(model, x, grid)
+    check_gap_split(gaps.approximation, gaps.amortization)  # each part >= 0
+    with torch.no_grad():
+        terms = model.sample_terms(x, RATE_CODES, generator)  # (S, B) each
+        z, _ = model.sample_codes(model.encode(x), generator, RATE_CODES)  # (S, B, D)
+    mean_code = z.mean(0)  # E_q[z] per digit, (B, D)
+    return {
+        "log_px": gaps.log_px,
+        "elbo": gaps.elbo,
+        "gap": gaps.gap,
+        "approximation": gaps.approximation,
+        "amortization": gaps.amortization,
+        "kl": terms.kl.mean(0).double(),
+        "active": int((mean_code.var(0) > ACTIVE).sum()),
+        "seconds": sum(row["seconds"] for row in run.history),
+    }
+
+
+def make(ctx):
+    dataset = ctx.dataset("mnist5k")
+    generator = torch.Generator().manual_seed(SEED)
+    scores = {}
+    for name, (key, _) in ROWS.items():
+        run = ctx.model(name)
+        x = test_inputs(dataset, run.config.data.binarize)[:: STRIDE[ctx.profile]]
+        scores[key] = score(run, x, GRIDS[ctx.profile], generator)
+    ctx.number("digits", len(x))
+    ctx.number("epochs", run.config.train.epochs)
+    ctx.number("rate_codes", RATE_CODES)
+    ctx.number("active_threshold", ACTIVE)
+    ctx.number("ties", TIES)
+    base = scores["vae"]
+    for key, s in scores.items():
+        for quantity in ("log_px", "elbo", "gap", "approximation", "amortization", "kl"):
+            mean, se = mean_and_se(s[quantity])
+            ctx.number(f"{key}_{quantity}", mean)
+            ctx.number(f"{key}_{quantity}_se", se)
+        ctx.number(f"{key}_active", s["active"])
+        ctx.number(f"{key}_seconds", s["seconds"])
+        if key == "vae":
+            continue
+        if key == "iwae":  # how much of its gap is the encoder's, for a sentence on "it"
+            word = quantifier(float(s["amortization"].sum() / s["gap"].sum()))
+            ctx.words("iwae_amortization_words", {"few": "little"}.get(word, word).capitalize())
+        for quantity in ("log_px", "elbo", "gap"):  # digit by digit against the VAE
+            difference, se = mean_and_se(s[quantity] - base[quantity])
+            ctx.number(f"{key}_d_{quantity}", difference)
+            ctx.number(f"{key}_d_{quantity}_se", se)
+            ctx.words(f"{key}_{quantity}_words", compare_words(difference, se, TIES))
+    figure(ctx, scores)
+
+
+def figure(ctx, scores):
+    """Left: each model's log p(x) and ELBO against the VAE's, digit by digit.
+    Right: each model's gap, split into its approximation and amortization parts."""
+    labels = [label for _, label in ROWS.values()]
+    keys = [key for key, _ in ROWS.values()]
+    rows = np.arange(len(keys))[::-1]  # the VAE on top
+    fig, (left, right) = plotting.figure(1, 2, figsize=(plotting.CONTENT_WIDTH, 3.2), sharey=True)
+    base = scores["vae"]
+    series = ((0.12, "log_px", "o", "log p(x)"), (-0.12, "elbo", "s", "ELBO"))
+    for offset, quantity, marker, name in series:
+        diffs = [mean_and_se(scores[k][quantity] - base[quantity]) for k in keys]
+        left.errorbar(
+            [d for d, _ in diffs], rows + offset, xerr=[2 * se for _, se in diffs],
+            fmt=marker, capsize=3, label=name,
+        )  # fmt: skip
+    left.axvline(0, color="0.5", linewidth=0.8)
+    left.set(yticks=rows, yticklabels=labels, xlabel="nats above the VAE")
+    left.set_title("against the VAE", loc="left")
+    left.legend(loc="upper left", bbox_to_anchor=(0.0, -0.28), ncols=2)
+    approximation = [float(scores[k]["approximation"].mean()) for k in keys]
+    amortization = [float(scores[k]["amortization"].mean()) for k in keys]
+    right.barh(rows, approximation, color=APPROXIMATION_COLOR, label="approximation")
+    right.barh(
+        rows, amortization, left=approximation, color=AMORTIZATION_COLOR, label="amortization"
+    )
+    right.set(xlabel="nats")
+    right.set_title("gap log p(x) − ELBO", loc="left")
+    right.legend(loc="upper left", bbox_to_anchor=(0.0, -0.28), ncols=1)
+    ctx.save("extension-scores.svg", plotting.svg_bytes(fig))

@@ -1,0 +1,49 @@
+"""The finding of Rainforth et al. (2018), checked on the model trained on the
+importance-weighted bound: as k grows, the signal-to-noise ratio of the
+gradient of L_k rises for the decoder and falls for the encoder.
+
+At the trained IWAE model's parameters and on a fixed batch of test digits,
+the gradient of the batch's mean L_k is drawn REPEATS times for each k; each
+parameter's SNR is |mean| / standard deviation over the draws, and each
+network's SNR is the median over its parameters (`vae.snr`).
+"""
+
+from vae.data import test_inputs
+from vae.site import plotting
+from vae.snr import gradient_snr
+
+PAGE = "extensions.md"
+MODELS = ("iwae-2d",)
+SETTINGS = {
+    "quick": {"ks": (1, 5, 20), "repeats": 10, "digits": 4},
+    "full": {"ks": (1, 5, 50), "repeats": 30, "digits": 10},
+}
+SEED = 0
+COLORS = {"encoder": "#d84315", "decoder": "#1565c0"}
+
+
+def make(ctx):
+    settings = SETTINGS[ctx.profile]
+    ks = settings["ks"]
+    dataset = ctx.dataset("mnist5k")
+    run = ctx.model("iwae-2d")
+    x = test_inputs(dataset, run.config.data.binarize)
+    x = x[:: len(x) // settings["digits"]][: settings["digits"]]  # spread over the classes
+    snrs = {k: gradient_snr(run.model, x, k, settings["repeats"], SEED) for k in ks}
+    ctx.number("repeats", settings["repeats"])
+    ctx.number("digits", len(x))
+    ctx.number("k_max", ks[-1])
+    ctx.number("k_train", run.config.train.k)
+    for network in COLORS:
+        ctx.number(f"{network}_k1", snrs[ks[0]][network])
+        ctx.number(f"{network}_kmax", snrs[ks[-1]][network])
+        rises = snrs[ks[-1]][network] > snrs[ks[0]][network]
+        ctx.words(f"{network}_trend", "rises" if rises else "falls")
+    ctx.number("sqrt_kmax", ks[-1] ** 0.5)
+    fig, ax = plotting.figure(figsize=(plotting.CONTENT_WIDTH * 0.7, 3.0))
+    for network, color in COLORS.items():
+        ax.plot(ks, [snrs[k][network] for k in ks], "o-", color=color, label=network)
+    ax.set(xscale="log", yscale="log", xlabel="$k$", ylabel="median SNR of the gradient")
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.legend()
+    ctx.save("iwae-snr.svg", plotting.svg_bytes(fig))
