@@ -41,18 +41,18 @@ def make(ctx):
     i = choose_digits(inference_gaps(base.model, x, grid))["modes"]
     digit = x[i : i + 1]
     ctx.words("digit_label", dataset.class_names[int(labels[i])])
-    fig, axes = plotting.figure(1, 3, figsize=(plotting.CONTENT_WIDTH, 3.3))
+    fig, (image, *axes) = plotting.figure(
+        1, 4, figsize=(plotting.CONTENT_WIDTH, 3.0), width_ratios=(0.55, 1, 1, 1)
+    )
+    image.imshow(1 - digit[0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="none")
+    image.set(xticks=[], yticks=[])
+    image.set_title("digit", loc="left")
     for ax, (name, (key, title)) in zip(axes, PANELS.items(), strict=True):
         model = ctx.model(name).model
         gaps = inference_gaps(model, digit, grid)
         ctx.number(f"{key}_gap", gaps.gap[0].item())
         panel(ax, model, digit, gaps.posterior, title)
     axes[0].set_ylabel("$z_2$")
-    axes[0].inset_axes((0.0, 0.72, 0.28, 0.28)).imshow(
-        1 - digit[0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="none"
-    )
-    for inset in axes[0].child_axes:
-        inset.set(xticks=[], yticks=[])
     shade = plotting.plt.Rectangle((0, 0), 1, 1, color="#b0bec5")
     inner = plotting.plt.Line2D([], [], color=Q_COLOR)
     outer = plotting.plt.Line2D([], [], color=Q_COLOR, linestyle="--")

@@ -155,3 +155,10 @@ def test_a_learned_prior_trains(learned):
     _, _, history = learned
     assert history[-1]["test_elbo"] > history[0]["test_elbo"]
     assert all(row["test_kl"] > 0 for row in history)
+
+
+def test_the_pseudo_inputs_start_as_nearly_uniform_gray_images():
+    u = model_with("vamp", components=5).prior.pseudo_inputs()
+    assert u.shape == (5, 28, 28)
+    assert (u - 0.5).abs().max() < 0.02
+    assert u.std() > 0  # a little noise tells them apart

@@ -25,13 +25,23 @@ def x():
 
 def test_snr_is_the_absolute_mean_over_the_standard_deviation_of_each_varying_column():
     rng = np.random.default_rng(0)
-    samples = rng.normal(0.3, 2.0, size=(50, 7))
+    samples = rng.normal(0.3, 2.0, size=(400, 7))
     samples[:, 2] = 5.0  # a parameter no draw moves: left out
     varying = np.delete(samples, 2, axis=1)
-    expected = np.abs(varying.mean(0)) / varying.std(0, ddof=1)
+    mean, var = varying.mean(0), varying.var(0, ddof=1)
+    expected = np.sqrt(np.maximum(mean**2 - var / len(samples), 0)) / np.sqrt(var)
     np.testing.assert_allclose(snr(torch.from_numpy(samples)).numpy(), expected)
+    # The true SNR is 0.15 in every column: the estimate is near it on average.
+    assert np.mean(expected) == pytest.approx(0.15, abs=0.05)
     with pytest.raises(ValueError, match="two"):
         snr(torch.from_numpy(samples[:1]))
+
+
+def test_a_gradient_with_no_signal_has_an_snr_near_zero_not_at_the_floor():
+    samples = torch.from_numpy(np.random.default_rng(1).normal(0.0, 1.0, size=(30, 2000)))
+    naive = samples.mean(0).abs() / samples.std(0)
+    assert naive.median() > 0.1  # about 0.67 / sqrt(30)
+    assert snr(samples).median() < 0.02
 
 
 def test_the_mean_sampled_gradient_is_the_gradient_of_the_mean_bound(x):

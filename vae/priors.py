@@ -48,13 +48,20 @@ class MixturePrior(nn.Module):
         return Posterior(self.means.float(), logvars), torch.log_softmax(self.logits.float(), 0)
 
 
+PSEUDO_INIT_SCALE = 0.01  # spread of the pseudo-inputs' starting logits
+
+
 class VampPrior(nn.Module):
     """p(z) = (1/K) sum_k q(z | u_k), with K learned pseudo-inputs u_k in (0, 1)."""
 
     def __init__(self, image_shape: tuple[int, ...], components: int) -> None:
         super().__init__()
         # Pixel logits: u = sigmoid(logits) stays a valid gray level whatever Adam does.
-        self.pseudo_logits = nn.Parameter(torch.randn(components, *image_shape))
+        # They start as near-uniform gray images, with a little noise to tell them
+        # apart: Adam moves each logit by about its learning rate per step, so
+        # pseudo-inputs started from noise of unit scale are still mostly noise
+        # after the few hundred steps of a short run.
+        self.pseudo_logits = nn.Parameter(PSEUDO_INIT_SCALE * torch.randn(components, *image_shape))
 
     def pseudo_inputs(self) -> torch.Tensor:
         """u_k, images with pixels in (0, 1): (K, *image_shape)."""

@@ -48,21 +48,33 @@ def gradient_samples(
 
 
 def snr(samples: torch.Tensor) -> torch.Tensor:
-    """|mean| / standard deviation of each column of (repeats, P) gradient
-    samples, over the columns whose samples vary (a parameter that no draw
-    moves, such as the weights of a unit that is never active, has no SNR)."""
-    if samples.shape[0] < 2:
+    r"""The SNR of each column of (repeats, P) gradient samples, over the columns
+    whose samples vary (a parameter that no draw moves, such as a weight of a unit
+    that is never active, has no SNR).
+
+    The plain ratio |mean| / sd has a floor: with R draws of a gradient whose
+    expectation is zero, |mean| is still about sd / sqrt(R). The square of the
+    mean is corrected for that, since $\mathbb{E}[\bar g^2] = \mu^2 + \sigma^2 / R$:
+
+    $$\widehat{\mathrm{SNR}} = \frac{\sqrt{\max(0,\ \bar g^2 - s^2 / R)}}{s}.$$
+    """
+    repeats = samples.shape[0]
+    if repeats < 2:
         raise ValueError("an SNR needs at least two gradient samples")
-    sd = samples.std(dim=0)
-    varies = sd > 0
-    return samples.mean(dim=0)[varies].abs() / sd[varies]
+    var = samples.var(dim=0)
+    varies = var > 0
+    mean, var = samples.mean(dim=0)[varies], var[varies]
+    return (mean.square() - var / repeats).clamp(min=0).sqrt() / var.sqrt()
 
 
 def gradient_snr(
     model: LatentModel, x: torch.Tensor, k: int, repeats: int = 100, seed: int = 0
 ) -> dict[str, float]:
-    r"""The median over parameters of the SNR of the encoder's and of the
-    decoder's gradient of $\mathcal{L}_k$ on the batch x: {"encoder": …, "decoder": …}.
+    r"""The mean over parameters of the SNR of the encoder's and of the decoder's
+    gradient of $\mathcal{L}_k$ on the batch x: {"encoder": …, "decoder": …}.
+
+    The mean, not the median: once more than half of a network's parameters
+    have no signal the draws can detect, their median is zero.
 
     Args:
         model: a model with a density q(z|x) (the VAE and its variants).
@@ -73,4 +85,4 @@ def gradient_snr(
     """
     generator = torch.Generator(device=x.device).manual_seed(seed)
     samples = gradient_samples(model, x, k, repeats, generator)
-    return {name: float(snr(s).median()) for name, s in samples.items()}
+    return {name: float(snr(s).mean()) for name, s in samples.items()}
