@@ -107,11 +107,25 @@ HOW, WHAT, NETWORK = "How each was trained", "What each model is", "The networks
         ("data", "binarize", "continuous", WHAT, "afresh", "gray levels"),
         ("model", "likelihood", "gaussian", NETWORK, "Bernoulli logits", "Gaussian means, σ = 0.1"),
         ("model", "noise_sigma", 0.2, WHAT, "| ELBO |", "σ₀ = 0.2 fixed"),
+        ("model", "likelihood", "gaussian-learned", NETWORK, "Bernoulli", "one learned σ"),
+        ("model", "prior", "vamp", WHAT, "| ELBO |", "KL from the VampPrior"),
+        ("model", "posterior", "flow", WHAT, "| ELBO |", "KL estimated at the drawn code"),
+        ("train", "objective", "iwae", WHAT, "| ELBO |", "importance-weighted bound, k = 5"),
+        ("train", "warmup_epochs", 10, WHAT, "| ELBO |", "rising from 0 over 10 epochs"),
+        ("train", "free_bits", 0.5, WHAT, "| ELBO |", "free bits, 0.5 nats"),
+        ("train", "commitment", 0.25, WHAT, "reconstruction − codebook − 1 ×", "0.25 ×"),
     ],
 )
 def test_a_changed_config_field_changes_the_table(part, field, value, heading, before, after):
     config = a_config()
-    changes = {field: value, **({"kind": "noisy-ae"} if field == "noise_sigma" else {})}
+    extra = {
+        "noise_sigma": {"kind": "noisy-ae"},
+        "objective": {"k": 5},
+        "commitment": {},
+    }.get(field, {})
+    if field == "commitment":  # a VQ-VAE on both sides: only the weight changes
+        config = dataclasses.replace(config, model=dataclasses.replace(config.model, kind="vq-vae"))
+    changes = {field: value, **extra}
     changed = dataclasses.replace(getattr(config, part), **changes)
     old = tables(config)
     new = tables(dataclasses.replace(config, **{part: changed}))
@@ -165,6 +179,23 @@ def test_the_record_describes_the_network_as_built(kind, heads, parameters):
     assert record["decoder"] == "5 → 100 ReLU → 300 ReLU → 784"
     assert record["parameters"] == parameters
     assert (record["train_examples"], record["test_examples"]) == (45, 5)
+
+
+@pytest.mark.parametrize(
+    ("posterior", "ending"),
+    [
+        ("full", "5 means, 5 log-variances, 10 Cholesky off-diagonals"),
+        ("flow", "5 means, 5 log-variances, then 3 affine coupling layers"),
+    ],
+)
+def test_the_record_names_a_richer_q(posterior, ending):
+    layers = {"flow_layers": 3} if posterior == "flow" else {}
+    config = ModelConfig(hidden_sizes=(30,), latent_dim=5, posterior=posterior, **layers)
+    run = type("Run", (), {"model": build_model(config)})
+    data = type("Data", (), {"train_images": [0], "test_images": [0]})
+    record = training_page.record(run, "k", "a model", "Adam", data)
+    assert record["encoder"] == f"784 → 30 ReLU → {ending}"
+    assert record["parameters"] == sum(p.numel() for p in run.model.parameters())
 
 
 def test_precision_words_count_the_runs():

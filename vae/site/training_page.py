@@ -58,7 +58,7 @@ HOW_COLUMNS = (
 )
 WHERE_COLUMNS = ("Model", "Pages", "Figure scripts")
 # The encoder's heads, in the order they are listed, as the code names them.
-HEADS = {"mean": "means", "logvar": "log-variances"}
+HEADS = {"mean": "means", "logvar": "log-variances", "lower": "Cholesky off-diagonals"}
 
 
 # -- what the figure records, from the trained model ------------------------------
@@ -94,10 +94,13 @@ def record(run, key: str, description: str, optimizer: str, dataset) -> dict[str
         for name, label in HEADS.items()
         if getattr(encoder, name, None) is not None
     ]
+    encoded = f"{layers(encoder.body)} → {', '.join(heads)}"
+    if getattr(run.model, "flow", None) is not None:  # z0 ~ N(mu, sigma^2), then the flow
+        encoded += f", then {len(run.model.flow.layers)} affine coupling layers"
     return {
         "description": description,
         "key": key,
-        "encoder": f"{layers(encoder.body)} → {', '.join(heads)}",
+        "encoder": encoded,
         "decoder": f"{layers(decoder.body)} → {decoder.output.out_features}",
         "parameters": sum(p.numel() for p in run.model.parameters()),
         "optimizer": optimizer,
@@ -159,22 +162,42 @@ def load(project: Project) -> list[TrainedModel]:
     return models
 
 
+PRIOR_WORDS = {"mixture": "a learned Gaussian mixture", "vamp": "the VampPrior"}
+
+
 def objective(config: RunConfig) -> str:
     """The loss a model was trained on, in words."""
-    beta = config.train.beta
-    if config.model.kind == "ae":
+    model, train = config.model, config.train
+    beta = train.beta
+    if model.kind == "ae":
         return "reconstruction log-likelihood, z = μ(x)"
+    if model.kind == "vq-vae":
+        return f"reconstruction − codebook − {train.commitment:g} × commitment (VQ-VAE)"
     weight = "KL" if beta == 1 else f"β·KL, β = {beta:g}"
-    if config.model.kind == "noisy-ae":
-        sigma = f"{config.model.noise_sigma:g}"
+    if model.kind == "noisy-ae":
+        sigma = f"{model.noise_sigma:g}"
         return f"reconstruction − {weight}; z = μ(x) + σ₀ε, σ₀ = {sigma} fixed"
-    return "ELBO" if beta == 1 else f"ELBO with {weight}"
+    if train.objective == "iwae":
+        words = f"importance-weighted bound, k = {train.k} codes per digit"
+    else:
+        words = "ELBO" if beta == 1 else f"ELBO with {weight}"
+    if model.prior != "normal":
+        words += f"; KL from {PRIOR_WORDS[model.prior]}, estimated at the drawn code"
+    elif model.posterior == "flow":
+        words += "; KL estimated at the drawn code"
+    if train.warmup_epochs:
+        words += f"; KL weight rising from 0 over {train.warmup_epochs} epochs"
+    if train.free_bits:
+        words += f"; free bits, {train.free_bits:g} nats per dimension"
+    return words
 
 
 def likelihood(config: RunConfig) -> str:
     """p(x|z) in words: what the decoder's outputs are."""
     if config.model.likelihood == "bernoulli":
         return "Bernoulli logits"
+    if config.model.likelihood == "gaussian-learned":
+        return "Gaussian means, one learned σ"
     return f"Gaussian means, σ = {config.model.observation_sigma:g}"
 
 
