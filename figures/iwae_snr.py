@@ -29,20 +29,40 @@ def make(ctx):
     run = ctx.model("iwae-2d")
     x = test_inputs(dataset, run.config.data.binarize)
     x = x[:: len(x) // settings["digits"]][: settings["digits"]]  # spread over the classes
+    k_train = run.config.train.k
+    ks = tuple(sorted({*ks, k_train}))
     snrs = {k: gradient_snr(run.model, x, k, settings["repeats"], SEED) for k in ks}
     ctx.number("repeats", settings["repeats"])
     ctx.number("digits", len(x))
     ctx.number("k_max", ks[-1])
-    ctx.number("k_train", run.config.train.k)
+    ctx.number("k_train", k_train)
+    # One parameter's corrected SNR is uncertain by about 1 / sqrt(repeats).
+    ctx.number("resolution", settings["repeats"] ** -0.5)
     for network in COLORS:
         ctx.number(f"{network}_k1", snrs[ks[0]][network])
+        ctx.number(f"{network}_ktrain", snrs[k_train][network])
         ctx.number(f"{network}_kmax", snrs[ks[-1]][network])
+        change = snrs[ks[-1]][network] / snrs[ks[0]][network]
+        ctx.number(f"{network}_factor", max(change, 1 / change))
         rises = snrs[ks[-1]][network] > snrs[ks[0]][network]
         ctx.words(f"{network}_trend", "rises" if rises else "falls")
     ctx.number("sqrt_kmax", ks[-1] ** 0.5)
     fig, ax = plotting.figure(figsize=(plotting.CONTENT_WIDTH * 0.7, 3.0))
     for network, color in COLORS.items():
         ax.plot(ks, [snrs[k][network] for k in ks], "o-", color=color, label=network)
+        slope = 0.5 if network == "decoder" else -0.5  # the theory's sqrt(k) and 1/sqrt(k)
+        reference = [snrs[ks[0]][network] * (k / ks[0]) ** slope for k in (ks[0], ks[-1])]
+        ax.plot((ks[0], ks[-1]), reference, ":", color=color, linewidth=1.2)
+    ax.axvline(k_train, color="0.6", linewidth=0.8)
+    ax.text(
+        k_train,
+        1.02,
+        f"trained at $k = {k_train}$",
+        transform=ax.get_xaxis_transform(),
+        ha="center",
+        va="bottom",
+    )
+    ax.plot([], [], ":", color="0.4", label=r"$\sqrt{k}$, $1/\sqrt{k}$")
     ax.set(xscale="log", yscale="log", xlabel="$k$", ylabel="mean SNR of the gradient")
     ax.set_xticks(ks, [str(k) for k in ks])
     ax.legend()

@@ -42,10 +42,11 @@ def make(ctx):
     digit = x[i : i + 1]
     ctx.words("digit_label", dataset.class_names[int(labels[i])])
     fig, (image, *axes) = plotting.figure(
-        1, 4, figsize=(plotting.CONTENT_WIDTH, 3.0), width_ratios=(0.55, 1, 1, 1)
+        1, 4, figsize=(plotting.CONTENT_WIDTH, 3.4), width_ratios=(0.55, 1, 1, 1)
     )
     image.imshow(1 - digit[0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="none")
     image.set(xticks=[], yticks=[])
+    image.spines[:].set_visible(False)
     image.set_title("digit", loc="left")
     for ax, (name, (key, title)) in zip(axes, PANELS.items(), strict=True):
         model = ctx.model(name).model
@@ -53,13 +54,14 @@ def make(ctx):
         ctx.number(f"{key}_gap", gaps.gap[0].item())
         panel(ax, model, digit, gaps.posterior, title)
     axes[0].set_ylabel("$z_2$")
-    shade = plotting.plt.Rectangle((0, 0), 1, 1, color="#b0bec5")
+    inner_shade = plotting.plt.Rectangle((0, 0), 1, 1, color="#90a4ae")
+    outer_shade = plotting.plt.Rectangle((0, 0), 1, 1, color="#cfd8dc")
     inner = plotting.plt.Line2D([], [], color=Q_COLOR)
     outer = plotting.plt.Line2D([], [], color=Q_COLOR, linestyle="--")
     fig.legend(
-        [shade, inner, outer],
-        ["$p(z \\mid x)$: 50, 90 %", "its $q(z \\mid x)$: 50 %", "90 %"],
-        loc="outside lower center", ncols=3,
+        [inner_shade, outer_shade, inner, outer],
+        ["$p(z \\mid x)$: 50 %", "90 %", "the model's $q(z \\mid x)$: 50 %", "90 %"],
+        loc="outside lower center", ncols=2,
     )  # fmt: skip
     ctx.save("richer-posteriors.svg", plotting.svg_bytes(fig))
 
@@ -86,3 +88,4 @@ def panel(ax, model, digit, posterior, title):
     ax.set_ylim(z2[inside.any(1)].min() - 0.1, z2[inside.any(1)].max() + 0.1)
     ax.set_title(title, loc="left")
     ax.set(xlabel="$z_1$")
+    ax.set_aspect("equal", adjustable="datalim")  # shapes and tilts as they are

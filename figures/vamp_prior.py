@@ -39,7 +39,7 @@ def make(ctx):
     ctx.number("train_digits", len(x))
     ctx.number("prior_samples", PRIOR_SAMPLES)
     ctx.number("hole_ratio_percent", round(100 * HOLE_RATIO))
-    fig, axes = plotting.figure(1, 2, figsize=(plotting.CONTENT_WIDTH, 3.6))
+    fig, axes = plotting.figure(1, 2, figsize=(plotting.CONTENT_WIDTH, 4.3))
     models = {name: ctx.model(name).model for name in MODELS}
     with torch.no_grad():
         codes = {name: model.encode(x) for name, model in models.items()}
@@ -81,7 +81,9 @@ def make(ctx):
     # from the uniform gray they start as.
     low = pseudo.amin(dim=(1, 2), keepdim=True)
     high = pseudo.amax(dim=(1, 2), keepdim=True)
-    ctx.number("pseudo_range", float((high - low).median()))
+    spans = (high - low).flatten()  # each image's lightest minus darkest pixel
+    ctx.number("pseudo_range", float(spans.median()))
+    ctx.number("pseudo_stretch", float((1 / spans).median()))
     stretched = ((pseudo - low) / (high - low)).numpy()
     ctx.save("vamp-pseudo-inputs.png", plotting.grid_png(stretched, PSEUDO_COLUMNS))
 

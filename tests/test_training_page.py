@@ -134,6 +134,16 @@ def test_a_changed_config_field_changes_the_table(part, field, value, heading, b
     assert after in new_row and after not in old_row
 
 
+def test_the_test_loss_and_its_fall_over_the_last_epochs_come_from_the_history():
+    losses = (200.0, 180.0, 170.0, 165.0, 162.0, 160.5, 159.75)
+    model = training_page.TrainedModel("vae-2d", a_record(), a_config(), 9.5, losses)
+    cells = row(training_page.markdown([model], [], TITLES), "vae-2d", HOW)
+    assert cells["Test loss"] == "159.8"
+    assert cells[f"Fall, last {training_page.RECENT} epochs"] == "20.2"  # 180 - 159.75
+    short = training_page.TrainedModel("vae-2d", a_record(), a_config(), 9.5, (150.0, 140.0))
+    assert row(training_page.markdown([short], [], TITLES), "vae-2d", HOW)["Test loss"] == "140.0"
+
+
 def test_the_time_is_the_runs_and_the_total_adds_them():
     assert row(tables(a_config(), seconds=9.54), "vae-2d", HOW)["Time"] == "9.5 s"
     assert "Altogether, 9.5 s of training." in tables(a_config(), seconds=9.54)

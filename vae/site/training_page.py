@@ -43,12 +43,15 @@ BINARIZATION_WORDS = {
     "continuous": "gray levels",
 }
 PRECISION_WORDS = {"bf16": "bfloat16", "fp32": "float32"}
+RECENT = 5  # epochs over which the fall of the test loss shows whether a model still learns
 # The tables' columns, the most asked-for first: a wide table scrolls sideways.
 WHAT_COLUMNS = ("Model", "What it is", "Objective", "Data")
 NETWORK_COLUMNS = ("Model", "Encoder", "Decoder", "Parameters")
 HOW_COLUMNS = (
     "Model",
     "Epochs",
+    "Test loss",
+    f"Fall, last {RECENT} epochs",
     "Precision",
     "Time",
     "Optimizer",
@@ -135,6 +138,7 @@ class TrainedModel:
     record: dict[str, Any]  # what `record` said of it
     config: RunConfig  # the config saved beside its weights
     seconds: float  # its training loop's time, a test pass after each epoch included
+    test_losses: tuple[float, ...] = ()  # its test loss after each epoch, in nats
 
 
 def load(project: Project) -> list[TrainedModel]:
@@ -158,7 +162,8 @@ def load(project: Project) -> list[TrainedModel]:
     for name, entry in records.items():
         config, history, _, _ = check_run(store.path(name, entry["key"]))
         seconds = sum(row["seconds"] for row in history)
-        models.append(TrainedModel(name, entry, config, seconds))
+        losses = tuple(row["test_loss"] for row in history if "test_loss" in row)
+        models.append(TrainedModel(name, entry, config, seconds, losses))
     return models
 
 
@@ -199,6 +204,15 @@ def likelihood(config: RunConfig) -> str:
     if config.model.likelihood == "gaussian-learned":
         return "Gaussian means, one learned σ"
     return f"Gaussian means, σ = {config.model.observation_sigma:g}"
+
+
+def loss_cells(losses: tuple[float, ...]) -> list[str]:
+    """The last test loss, and how much it fell over the last RECENT epochs: the
+    second is how far a model was from done when its training stopped."""
+    if not losses:
+        return ["—", "—"]
+    fall = f"{losses[-RECENT - 1] - losses[-1]:.1f}" if len(losses) > RECENT else "—"
+    return [f"{losses[-1]:.1f}", fall]
 
 
 def duration(seconds: float) -> str:
@@ -249,6 +263,7 @@ def markdown(
             [
                 name,
                 f"{t.epochs:,}",
+                *loss_cells(m.test_losses),
                 PRECISION_WORDS[t.precision],
                 duration(m.seconds),
                 r["optimizer"],
