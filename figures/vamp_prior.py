@@ -67,8 +67,9 @@ def make(ctx):
     )
     line = plotting.plt.Line2D([], [], color=plotting.KL_COLOR)
     shade = plotting.plt.Rectangle((0, 0), 1, 1, color="0.55")
+    masses = ", ".join(f"{100 * m:g}" for m in PRIOR_MASSES)
     fig.legend(
-        [shade, line], ["aggregate posterior $q(z)$", "prior $p(z)$: 50, 90, 99 %"],
+        [shade, line], ["aggregate posterior $q(z)$", f"prior $p(z)$: {masses} %"],
         loc="outside lower center", ncols=2,
     )  # fmt: skip
     ctx.save("vamp-prior.svg", plotting.svg_bytes(fig))

@@ -1,5 +1,6 @@
 """The figure-scripts page is written from the scripts: a new one appears by itself."""
 
+from vae.site import pages
 from vae.site.pages import MARKER, fill, lazy_figures, nav_titles
 from vae.site.project import discover
 
@@ -82,3 +83,16 @@ def test_the_extension_writes_the_sections_before_snippets_include_the_sources(t
     assert html.index('id="early"') < html.index('id="late"')
     assert 'It feeds <a href="one.md">1. Part one</a>' in html
     assert "Draws the late figure." in html and "PAGE" in html  # the source, included
+
+
+def test_code_blocks_are_left_out_of_the_search_index():
+    html = (
+        '<p>prose</p><div class="language-python highlight"><pre><code>x = 1</code></pre></div>'
+        '<div class="language-text highlight"><pre>y</pre></div>'
+        '<div class="highlight"><pre><code>z</code></pre></div>'
+        '<div class="md-copyright__highlight">'
+    )
+    out = pages.unsearched_code(html)
+    assert out.count(" data-search-exclude>") == 3
+    assert "<p>prose</p>" in out
+    assert pages.unsearched_code("<p>no code</p>") == "<p>no code</p>"

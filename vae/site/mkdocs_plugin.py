@@ -168,6 +168,11 @@ class FiguresPlugin(BasePlugin):
                     markdown = stale_note(script.name) + markdown
         return markdown
 
+    def on_page_content(self, html: str, page, config, files) -> str:
+        from vae.site.pages import unsearched_code
+
+        return unsearched_code(html)  # before the search plugin indexes the page
+
     def on_post_page(self, output: str, page, config) -> str:
         from vae.errors import VAEError
         from vae.site.finish import finish

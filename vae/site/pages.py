@@ -30,6 +30,8 @@ MARKER = "<!-- the figure scripts, generated -->"
 EXPERIMENTS_SOURCE = "vae/site/experiments.py"
 # A figure's <img> tag without a loading attribute (figures live under figures/).
 _FIGURE_IMG = re.compile(r'<img(?![^>]*\sloading=)(?=[^>]*\ssrc="[^"]*figures/)')
+# The opening tag of a highlighted code block.
+_CODE_BLOCK = re.compile(r'(<div class="(?:language-\w+ )?highlight")>')
 # A highlighted name, the commonest token of a code block: the theme colours it
 # as the code's own text (--md-code-hl-name-color is --md-code-fg-color).
 _PLAIN_NAME = re.compile(r'<span class="n">([^<]*)</span>')
@@ -112,6 +114,13 @@ def lazy_figures(html: str) -> str:
     """The page with its figures loaded lazily: a reader downloads a figure when
     scrolling near it, so a long page's first load carries only what is on screen."""
     return _FIGURE_IMG.sub('<img loading="lazy" decoding="async"', html)
+
+
+def unsearched_code(html: str) -> str:
+    """The page with its code blocks marked for the search index to leave out
+    (Material's `data-search-exclude`): the figure scripts' sources were two
+    fifths of the index, which every page downloads, and their prose stays in."""
+    return _CODE_BLOCK.sub(r"\1 data-search-exclude>", html)
 
 
 def plain_names(html: str) -> str:
