@@ -292,3 +292,20 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
     estimate, rise = result.stdout.split()
     assert math.isfinite(float(estimate))
     assert int(rise) < 1e9
+
+
+def test_step_flops_count_every_matrix_product_of_a_step_forward_and_backward():
+    from vae.config import ModelConfig, TrainConfig
+    from vae.models import build_model
+    from vae.train import step_flops
+
+    model = build_model(ModelConfig(image_shape=(4, 4), hidden_sizes=(8,), latent_dim=2))
+    x = torch.bernoulli(torch.full((3, 4, 4), 0.5), generator=torch.Generator().manual_seed(0))
+    # (in, out) of the five linear layers: body, mean, logvar; decoder body, output.
+    layers = [(16, 8), (8, 2), (8, 2), (2, 8), (8, 16)]
+    forward = sum(2 * 3 * i * o for i, o in layers)
+    backward = forward + sum(2 * 3 * i * o for i, o in layers[1:])  # no gradient for x
+    assert step_flops(model, x, TrainConfig()) == forward + backward
+    assert all(p.grad is None for p in model.parameters())
+    five = step_flops(model, x, TrainConfig(objective="iwae", k=5))
+    assert five > forward + backward  # five decoder passes per example

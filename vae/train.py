@@ -275,6 +275,21 @@ def train(
     return model, history
 
 
+def step_flops(model: LatentModel, x: torch.Tensor, settings: TrainConfig) -> int:
+    """The matrix-product FLOPs of one training step on the batch x, forward and
+    backward, as torch's `FlopCounterMode` counts them: a cost that, unlike a
+    time, is the same on every machine and every run. The model's gradients are
+    cleared afterwards."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        loss, _ = batch_loss(model, x, settings, settings.beta, torch.Generator().manual_seed(0))
+        loss.backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
+
+
 def _progress_bar(total: int, show: bool | None, description: str):
     from tqdm.auto import tqdm  # imported here: start-up stays lean
 

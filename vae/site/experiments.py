@@ -116,6 +116,27 @@ def _variant(model: dict | None = None, **train) -> RunConfig:
     return dataclasses.replace(config, model=dataclasses.replace(config.model, **(model or {})))
 
 
+# Part 4: the 20-D VAE on gray digits with a Gaussian p(x|z), its sigma fixed at
+# each of SIGMAS or learned (the sigma-VAE), trained like the beta sweep.
+SIGMAS: tuple[float, ...] = (1.0, 0.03)
+SIGMA_START = 0.1  # where the learned sigma starts
+
+
+def sigma_name(sigma: float | None) -> str:
+    """The experiment name of the Gaussian-decoder VAE with fixed `sigma`, or learned (None)."""
+    return "sigma-vae-learned" if sigma is None else f"sigma-vae-fixed-{sigma:g}"
+
+
+def _gaussian_decoder(sigma: float | None) -> RunConfig:
+    """The 20-D VAE of the beta sweep on gray digits, with a Gaussian p(x|z)."""
+    config = _sweep(binarize="continuous")
+    likelihood = "gaussian-learned" if sigma is None else "gaussian"
+    model = dataclasses.replace(
+        config.model, likelihood=likelihood, observation_sigma=sigma or SIGMA_START
+    )
+    return dataclasses.replace(config, model=model)
+
+
 def beta_name(beta: float) -> str:
     """The experiment name of the sweep's model with this beta."""
     return f"vae-20d-beta-{beta:g}"
@@ -160,6 +181,19 @@ EXPERIMENTS: dict[str, Experiment] = {
         *(
             Experiment(beta_name(b), f"20-D VAE, beta = {b:g}", _sweep(beta=b))
             for b in (*BETAS, float(PIXELS))
+        ),
+        *(
+            Experiment(
+                sigma_name(s),
+                f"20-D VAE on gray digits, Gaussian p(x|z) with sigma = {s:g} fixed",
+                _gaussian_decoder(s),
+            )
+            for s in SIGMAS
+        ),
+        Experiment(
+            sigma_name(None),
+            "20-D VAE on gray digits, Gaussian p(x|z) with one learned sigma (sigma-VAE)",
+            _gaussian_decoder(None),
         ),
         Experiment(
             "vae-20d-gray",
