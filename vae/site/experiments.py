@@ -137,6 +137,17 @@ def _gaussian_decoder(sigma: float | None) -> RunConfig:
     return dataclasses.replace(config, model=model)
 
 
+# Part 4: a VQ-VAE whose 16-D code is cut into 8 two-dimensional pieces, each
+# one of 64 codebook vectors: 8 tokens per digit. Trained like the beta sweep.
+VQ_GROUPS, VQ_CODEBOOK, VQ_LATENT = 8, 64, 16
+
+
+def _vq_vae() -> RunConfig:
+    config = _article_model("vq-vae", VQ_LATENT, SWEEP_EPOCHS, precision="fp32")
+    model = dataclasses.replace(config.model, code_groups=VQ_GROUPS, codebook_size=VQ_CODEBOOK)
+    return dataclasses.replace(config, model=model)
+
+
 def beta_name(beta: float) -> str:
     """The experiment name of the sweep's model with this beta."""
     return f"vae-20d-beta-{beta:g}"
@@ -194,6 +205,11 @@ EXPERIMENTS: dict[str, Experiment] = {
             sigma_name(None),
             "20-D VAE on gray digits, Gaussian p(x|z) with one learned sigma (sigma-VAE)",
             _gaussian_decoder(None),
+        ),
+        Experiment(
+            "vq-vae",
+            f"VQ-VAE: {VQ_GROUPS} codes per digit, each one of {VQ_CODEBOOK} vectors",
+            _vq_vae(),
         ),
         Experiment(
             "vae-20d-gray",

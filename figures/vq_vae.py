@@ -1,0 +1,85 @@
+"""The VQ-VAE: reconstructions of test digits from their discrete codes, how
+much of the codebook the codes use, and samples decoded from three priors over
+the codes, each fitted to the training digits' codes after training
+(`vae.code_priors`): the uniform prior the model trains with, independent
+positions, and a Markov chain over the positions.
+
+Since q(k|x) is one code with probability one, the ELBO under a prior p is
+log p(x | z_q) + log p(k(x)), so each prior's score on the test digits' codes
+is the ELBO it gives. The codebook's use is its perplexity, the exponential of
+the entropy of the codes' frequencies (K if all K are used equally), and its
+dead codes, those no test digit picks (`vae.vq`).
+"""
+
+import numpy as np
+import torch
+
+from vae.code_priors import IndependentPrior, MarkovPrior, UniformPrior
+from vae.data import binarize, fixed_generator, test_inputs, to_unit_interval
+from vae.site import plotting
+from vae.stats import mean_and_se
+from vae.vq import dead_codes, perplexity
+from vae.words import compare_words
+
+PAGE = "extensions.md"
+MODELS = ("vq-vae",)
+SHOWN, SAMPLES = 8, 8  # test digits shown with their reconstructions; samples per prior
+SEED = 0
+TIES = 2
+PRIORS = ("uniform", "independent", "markov")
+TITLES = {
+    "uniform": "samples, uniform prior",
+    "independent": "samples, independent positions",
+    "markov": "samples, Markov chain",
+}
+
+
+def make(ctx):
+    dataset = ctx.dataset("mnist5k")
+    run = ctx.model("vq-vae")
+    model = run.model
+    size, groups = model.config.codebook_size, model.config.code_groups
+    x = test_inputs(dataset, run.config.data.binarize)
+    train = binarize(to_unit_interval(dataset.train_images), fixed_generator())
+    with torch.no_grad():
+        test_q, train_q = model.quantize(x), model.quantize(train)
+        log_px_given_z = model.log_likelihood(x, model.likelihood_params(test_q.z)).double()
+    ctx.number("codebook_size", size)
+    ctx.number("code_groups", groups)
+    ctx.number("code_dim", model.config.latent_dim // groups)
+    ctx.number("perplexity", perplexity(test_q.indices, size))
+    ctx.number("dead_codes", dead_codes(test_q.indices, size))
+    mean, se = mean_and_se(log_px_given_z)
+    ctx.number("log_px_given_z", mean)
+    ctx.number("log_px_given_z_se", se)
+    priors = {
+        "uniform": UniformPrior(groups, size),
+        "independent": IndependentPrior(train_q.indices, size),
+        "markov": MarkovPrior(train_q.indices, size),
+    }
+    elbos = {}
+    for name, prior in priors.items():
+        elbos[name] = log_px_given_z + prior.log_prob(test_q.indices)
+        mean, se = mean_and_se(elbos[name])
+        ctx.number(f"{name}_elbo", mean)
+        ctx.number(f"{name}_elbo_se", se)
+    gain, gain_se = mean_and_se(elbos["markov"] - elbos["independent"])
+    ctx.number("markov_gain", gain)
+    ctx.number("markov_gain_se", gain_se)
+    ctx.words("markov_words", compare_words(gain, gain_se, TIES))
+
+    fig, axes = plotting.figure(5, 1, figsize=(plotting.CONTENT_WIDTH * 0.62, 4.6))
+    shown = x[:: len(x) // SHOWN][:SHOWN]
+    with torch.no_grad():
+        reconstructions = model.reconstruct(shown)
+    plotting.digits(axes[0], shown.numpy(), SHOWN, "test digits")
+    plotting.digits(axes[1], reconstructions.numpy(), SHOWN, "from their codes")
+    generator = torch.Generator().manual_seed(SEED)
+    codebook = model.codebook.detach().float()
+    for ax, name in zip(axes[2:], PRIORS, strict=True):
+        codes = priors[name].sample(SAMPLES, generator)  # (n, M) indices
+        with torch.no_grad():
+            images = model.decode_mean(codebook[codes].view(SAMPLES, -1))
+        plotting.digits(ax, np.asarray(images), SHOWN, TITLES[name])
+    ctx.number("samples", SAMPLES)
+    ctx.save("vq-vae.svg", plotting.svg_bytes(fig))
