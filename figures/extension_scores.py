@@ -89,15 +89,13 @@ def score(run, x, grid, generator, train_digits):
     }
 
 
-def comparison(difference, se):
-    """'above', 'level with' or 'below' (`compare_words`), 'marginally' so within MARGINAL
-    standard errors: a single training run barely past the line."""
-    words = compare_words(difference, se, TIES)
-    return (
-        f"marginally {words}"
-        if words != "level with" and abs(difference) < MARGINAL * se
-        else words
-    )
+def comparison(difference, se, *words):
+    """'above', 'level with' or 'below' (or the three `words`, `compare_words`),
+    'marginally' so within MARGINAL standard errors: a single training run barely
+    past the line."""
+    said = compare_words(difference, se, TIES, *words)
+    level = words[1] if words else "level with"
+    return f"marginally {said}" if said != level and abs(difference) < MARGINAL * se else said
 
 
 def make(ctx):
@@ -118,9 +116,11 @@ def make(ctx):
         ctx.number(f"{key}_lk_shortfall", mean)
         ctx.number(f"{key}_lk_shortfall_se", se)
     difference, se = mean_and_se(shortfalls["iwae"] - shortfalls["vae"])
+    ctx.number("lk_shortfall_d", difference)
+    ctx.number("lk_shortfall_d_se", se)
     ctx.words(
         "lk_shortfall_words",
-        compare_words(difference, se, TIES, "larger than", "as large as", "smaller than"),
+        comparison(difference, se, "larger than", "as large as", "smaller than"),
     )
     ratio = float(scores["iwae"]["amortization"].mean() / scores["vae"]["amortization"].mean())
     ctx.number("iwae_amortization_ratio", ratio)

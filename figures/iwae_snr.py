@@ -8,9 +8,11 @@ parameter's SNR is |mean| / standard deviation over the draws, and each
 network's SNR is the mean over its parameters (`vae.snr`).
 """
 
+import torch
+
 from vae.data import test_inputs
 from vae.site import plotting
-from vae.snr import gradient_snr
+from vae.snr import gradient_snr, snr
 
 PAGE = "extensions.md"
 MODELS = ("iwae-2d",)
@@ -19,6 +21,7 @@ SETTINGS = {
     "full": {"ks": (1, 5, 50), "repeats": 40, "digits": 8},
 }
 SEED = 0
+NULL_COLUMNS = 100_000  # simulated parameters with no signal, for the floor
 COLORS = {"encoder": "#d84315", "decoder": "#1565c0"}
 
 
@@ -36,8 +39,12 @@ def make(ctx):
     ctx.number("digits", len(x))
     ctx.number("k_max", ks[-1])
     ctx.number("k_train", k_train)
-    # One parameter's corrected SNR is uncertain by about 1 / sqrt(repeats).
-    ctx.number("resolution", settings["repeats"] ** -0.5)
+    # What the corrected SNR of a parameter with no signal averages to, with this
+    # many draws: the clamp at zero leaves a floor under a mean over parameters.
+    null = torch.randn(
+        settings["repeats"], NULL_COLUMNS, generator=torch.Generator().manual_seed(SEED)
+    )
+    ctx.number("floor", float(snr(null.double()).mean()))
     for network in COLORS:
         ctx.number(f"{network}_k1", snrs[ks[0]][network])
         ctx.number(f"{network}_ktrain", snrs[k_train][network])

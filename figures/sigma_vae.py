@@ -97,6 +97,9 @@ def make(ctx):
     for fixed in SIGMAS:
         difference, se = mean_and_se(elbos["learned"] - elbos[key(fixed)])
         ctx.words(f"learned_vs_{key(fixed)}", compare_words(difference, se, TIES))
+        ctx.number(f"learned_minus_{key(fixed)}", difference)
+        ctx.number(f"learned_minus_{key(fixed)}_se", se)
+    ctx.number("test_digits", len(x))
     ctx.number("shown", SHOWN)
     ctx.number("samples", SAMPLES)
     ctx.save("sigma-vae.svg", plotting.svg_bytes(fig))

@@ -84,7 +84,7 @@ def make(ctx):
     high = pseudo.amax(dim=(1, 2), keepdim=True)
     spans = (high - low).flatten()  # each image's lightest minus darkest pixel
     ctx.number("pseudo_range", float(spans.median()))
-    ctx.number("pseudo_stretch", float((1 / spans).median()))
+    ctx.number("pseudo_stretch", 1 / float(spans.median()))  # the same image's
     stretched = ((pseudo - low) / (high - low)).numpy()
     ctx.save("vamp-pseudo-inputs.png", plotting.grid_png(stretched, PSEUDO_COLUMNS))
 

@@ -11,10 +11,12 @@ the entropy of the codes' frequencies (K if all K are used equally), and its
 dead codes, those no test digit picks (`vae.vq`).
 """
 
+import math
+
 import numpy as np
 import torch
 
-from vae.code_priors import IndependentPrior, MarkovPrior, UniformPrior
+from vae.code_priors import IndependentPrior, UniformPrior, fit_markov
 from vae.data import binarize, fixed_generator, test_inputs, to_unit_interval
 from vae.site import plotting
 from vae.stats import mean_and_se
@@ -26,6 +28,8 @@ MODELS = ("vq-vae",)
 SHOWN, SAMPLES = 8, 8  # test digits shown with their reconstructions; samples per prior
 SEED = 0
 TIES = 2
+STRENGTHS = (1.0, 4.0, 16.0, 64.0, 256.0, 1024.0)  # pseudo-counts per row of a transition table
+HELD_OUT = 0.1  # share of the training codes that chooses among them
 PRIORS = ("uniform", "independent", "markov")
 TITLES = {
     "uniform": "samples, uniform prior",
@@ -49,20 +53,32 @@ def make(ctx):
     ctx.number("code_dim", model.config.latent_dim // groups)
     ctx.number("perplexity", perplexity(test_q.indices, size))
     ctx.number("dead_codes", dead_codes(test_q.indices, size))
+    ctx.number("test_digits", len(x))
+    ctx.number("epochs", run.config.train.epochs)
+    ctx.number("latent_dim", model.config.latent_dim)
+    ctx.number("commitment", run.config.train.commitment)
     mean, se = mean_and_se(log_px_given_z)
     ctx.number("log_px_given_z", mean)
     ctx.number("log_px_given_z_se", se)
     priors = {
         "uniform": UniformPrior(groups, size),
         "independent": IndependentPrior(train_q.indices, size),
-        "markov": MarkovPrior(train_q.indices, size),
     }
+    priors["markov"], strength = fit_markov(
+        train_q.indices, size, STRENGTHS, HELD_OUT, torch.Generator().manual_seed(SEED)
+    )
+    ctx.number("strength", strength)
+    ctx.number("held_out_percent", round(100 * HELD_OUT))
     elbos = {}
     for name, prior in priors.items():
         elbos[name] = log_px_given_z + prior.log_prob(test_q.indices)
         mean, se = mean_and_se(elbos[name])
         ctx.number(f"{name}_elbo", mean)
         ctx.number(f"{name}_elbo_se", se)
+    ctx.number("kl_uniform", groups * math.log(size))
+    gain, gain_se = mean_and_se(elbos["independent"] - elbos["uniform"])
+    ctx.number("independent_gain", gain)
+    ctx.number("independent_gain_se", gain_se)
     gain, gain_se = mean_and_se(elbos["markov"] - elbos["independent"])
     ctx.number("markov_gain", gain)
     ctx.number("markov_gain_se", gain_se)

@@ -191,6 +191,18 @@ def test_the_record_describes_the_network_as_built(kind, heads, parameters):
     assert (record["train_examples"], record["test_examples"]) == (45, 5)
 
 
+def test_the_record_of_a_vq_vae_names_its_codebook():
+    config = ModelConfig(
+        kind="vq-vae", hidden_sizes=(30,), latent_dim=6, code_groups=3, codebook_size=7
+    )
+    run = type("Run", (), {"model": build_model(config)})
+    data = type("Data", (), {"train_images": [0], "test_images": [0]})
+    record = training_page.record(run, "k", "a model", "Adam", data)
+    assert record["encoder"] == (
+        "784 → 30 ReLU → 6 outputs z_e, each 2 quantised to the nearest of 7 codebook vectors"
+    )
+
+
 @pytest.mark.parametrize(
     ("posterior", "ending"),
     [

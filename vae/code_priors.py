@@ -9,11 +9,14 @@ models are fitted here in closed form, from the codes of the training images:
     independent   p(k) = prod_m p_m(k_m)                      (M tables of K)
     Markov        p(k) = p_1(k_1) prod_{m>1} p_m(k_m | k_{m-1})  (a chain over positions)
 
-each by counts with add-`alpha` smoothing, so that a code never seen in
-training keeps some probability. Since the VQ-VAE's q(k|x) is one code with
-probability one, its ELBO under a prior p is $\log p(x \mid z_q) + \log p(k(x))$:
-a prior that gives the codes of test images more probability raises the ELBO
-by exactly that much.
+each by counts. The independent tables get add-`alpha` smoothing, so that a
+code never seen in training keeps some probability. A transition table has K
+times as many cells as there are codes to fill it, so each of its rows is
+smoothed towards the next position's own frequencies instead, with a strength
+(in pseudo-counts) chosen on held-out codes (`fit_markov`). Since the VQ-VAE's
+q(k|x) is one code with probability one, its ELBO under a prior p is
+$\log p(x \mid z_q) + \log p(k(x))$: a prior that gives the codes of test
+images more probability raises the ELBO by exactly that much.
 """
 
 from __future__ import annotations
@@ -59,15 +62,19 @@ class IndependentPrior:
 
 class MarkovPrior:
     """A chain over the positions: the first code's distribution, then each
-    position's code given the one before, all fitted by counting."""
+    position's code given the one before, fitted by counting; each row of
+    counts gets `strength` pseudo-counts spread as the next position's own
+    (add-`alpha` smoothed) frequencies."""
 
-    def __init__(self, codes: torch.Tensor, size: int, alpha: float = ALPHA) -> None:
-        first = torch.bincount(codes[:, 0], minlength=size).double() + alpha
-        self.log_first = torch.log(first / first.sum())  # (K,)
+    def __init__(
+        self, codes: torch.Tensor, size: int, strength: float, alpha: float = ALPHA
+    ) -> None:
+        marginal = IndependentPrior(codes, size, alpha).log_p.exp()  # (M, K)
+        self.log_first = marginal[0].log()  # (K,)
         pairs = codes[:, :-1] * size + codes[:, 1:]  # (N, M - 1): previous and next, one index
         counts = torch.stack([torch.bincount(p, minlength=size * size) for p in pairs.T])
-        counts = counts.double().view(-1, size, size) + alpha  # (M - 1, K, K)
-        self.log_next = torch.log(counts / counts.sum(2, keepdim=True))
+        counts = counts.double().view(-1, size, size) + strength * marginal[1:, None, :]
+        self.log_next = torch.log(counts / counts.sum(2, keepdim=True))  # (M - 1, K, K)
 
     def log_prob(self, codes: torch.Tensor) -> torch.Tensor:
         """log p of each code tuple, codes of shape (N, M): (N,)."""
@@ -81,3 +88,21 @@ class MarkovPrior:
         for table in self.log_next:
             codes.append(torch.multinomial(table[codes[-1]].exp(), 1, generator=generator)[:, 0])
         return torch.stack(codes, dim=1)
+
+
+def fit_markov(
+    codes: torch.Tensor,
+    size: int,
+    strengths: tuple[float, ...],
+    held_out: float,
+    generator: torch.Generator,
+) -> tuple[MarkovPrior, float]:
+    """The Markov prior whose smoothing strength, of `strengths`, gives the
+    `held_out` share of the codes (drawn at random) the most probability when
+    fitted to the rest; refitted to all the codes with that strength."""
+    order = torch.randperm(len(codes), generator=generator)
+    cut = round(held_out * len(codes))
+    test, train = codes[order[:cut]], codes[order[cut:]]
+    scores = [MarkovPrior(train, size, s).log_prob(test).mean().item() for s in strengths]
+    best = strengths[max(range(len(strengths)), key=scores.__getitem__)]
+    return MarkovPrior(codes, size, best), best

@@ -98,6 +98,13 @@ def record(run, key: str, description: str, optimizer: str, dataset) -> dict[str
         if getattr(encoder, name, None) is not None
     ]
     encoded = f"{layers(encoder.body)} → {', '.join(heads)}"
+    codebook = getattr(run.model, "codebook", None)
+    if codebook is not None:  # a VQ-VAE: deterministic outputs, quantised in groups
+        size, width = codebook.shape
+        encoded = (
+            f"{layers(encoder.body)} → {encoder.mean.out_features} outputs z_e, "
+            f"each {width} quantised to the nearest of {size} codebook vectors"
+        )
     if getattr(run.model, "flow", None) is not None:  # z0 ~ N(mu, sigma^2), then the flow
         encoded += f", then {len(run.model.flow.layers)} affine coupling layers"
     return {
