@@ -148,6 +148,11 @@ def _vq_vae() -> RunConfig:
     return dataclasses.replace(config, model=model)
 
 
+# Part 4: the 20-D VAE of the sweep with a tiny KL weight, as the autoencoder of
+# a latent diffusion model is trained, to be sampled through a second model.
+TINY_BETA = 0.01
+
+
 def beta_name(beta: float) -> str:
     """The experiment name of the sweep's model with this beta."""
     return f"vae-20d-beta-{beta:g}"
@@ -205,6 +210,11 @@ EXPERIMENTS: dict[str, Experiment] = {
             sigma_name(None),
             "20-D VAE on gray digits, Gaussian p(x|z) with one learned sigma (sigma-VAE)",
             _gaussian_decoder(None),
+        ),
+        Experiment(
+            "vae-20d-tiny-kl",
+            f"20-D VAE with a tiny KL weight, beta = {TINY_BETA:g}, sampled through a second model",
+            _sweep(beta=TINY_BETA),
         ),
         Experiment(
             "vq-vae",

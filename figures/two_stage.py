@@ -1,0 +1,77 @@
+"""An autoencoder trained as the first stage of a latent generative model: the
+20-D VAE of the beta sweep with a tiny KL weight, against the sweep's beta = 1
+model. The tiny weight buys reconstructions, and leaves codes whose
+distribution is far from the prior N(0, I), so codes drawn from the prior decode
+badly. A second model fitted to the training digits' codes restores sampling;
+the cheapest one is a Gaussian with a full covariance, fitted in closed form
+(torch.distributions.MultivariateNormal), where Dai & Wipf (2019) fit a second
+VAE and Rombach et al. (2022) a diffusion model.
+
+For each model: the reconstruction term and the rate on the test digits; the
+spread of its codes (the encoder's means over the training digits): the
+extreme eigenvalues of their covariance, 1 for the prior; and how probable the
+test digits' codes are under the prior and under the fitted Gaussian.
+"""
+
+import torch
+from torch.distributions import MultivariateNormal
+
+from vae.data import binarize, fixed_generator, test_inputs, to_unit_interval
+from vae.objectives import gaussian_log_density
+from vae.site import plotting
+from vae.site.experiments import TINY_BETA
+from vae.stats import mean_and_se
+
+PAGE = "extensions.md"
+MODELS = ("vae-20d-tiny-kl", "vae-20d-beta-1")
+KEYS = {"vae-20d-tiny-kl": "tiny", "vae-20d-beta-1": "unit"}
+SHOWN, SAMPLES = 8, 8
+SEED = 0
+
+
+def make(ctx):
+    dataset = ctx.dataset("mnist5k")
+    ctx.number("tiny_beta", TINY_BETA)
+    fig, axes = plotting.figure(4, 1, figsize=(plotting.CONTENT_WIDTH * 0.62, 3.8))
+    for name in MODELS:
+        key = KEYS[name]
+        run = ctx.model(name)
+        model = run.model
+        x = test_inputs(dataset, run.config.data.binarize)
+        train = binarize(to_unit_interval(dataset.train_images), fixed_generator())
+        generator = torch.Generator().manual_seed(SEED)
+        with torch.no_grad():
+            terms = model.terms(x, generator)
+            codes = model.encode(train).mu.double()  # (N, D)
+            test_codes = model.encode(x).mu.double()
+        for quantity, values in (("reconstruction", terms.log_px_given_z), ("rate", terms.kl)):
+            mean, se = mean_and_se(values.double())
+            ctx.number(f"{key}_{quantity}", mean)
+            ctx.number(f"{key}_{quantity}_se", se)
+        second = MultivariateNormal(codes.mean(0), covariance_matrix=torch.cov(codes.T))
+        eigenvalues = torch.linalg.eigvalsh(second.covariance_matrix)
+        ctx.number(f"{key}_eig_min", float(eigenvalues.min()))
+        ctx.number(f"{key}_eig_max", float(eigenvalues.max()))
+        under_prior = gaussian_log_density(test_codes)  # log N(z; 0, I)
+        under_second = second.log_prob(test_codes)
+        for which, values in (("prior", under_prior), ("second", under_second)):
+            mean, se = mean_and_se(values)
+            ctx.number(f"{key}_{which}_log_density", mean)
+            ctx.number(f"{key}_{which}_log_density_se", se)
+        if key != "tiny":
+            continue
+        ctx.number("latent_dim", codes.shape[1])
+        shown = x[:: len(x) // SHOWN][:SHOWN]
+        sampler = torch.Generator().manual_seed(SEED)
+        prior_z = torch.randn(SAMPLES, codes.shape[1], generator=sampler, dtype=torch.float64)
+        second_z = second.loc + prior_z @ second.scale_tril.T  # the same draws, reshaped
+        with torch.no_grad():
+            rows = [
+                (shown, "test digits"),
+                (model.reconstruct(shown), "rebuilt from their codes"),
+                (model.decode_mean(prior_z.float()), "decoded from the prior N(0, I)"),
+                (model.decode_mean(second_z.float()), "decoded from the fitted Gaussian"),
+            ]
+        for ax, (images, title) in zip(axes, rows, strict=True):
+            plotting.digits(ax, images.numpy(), SHOWN, title)
+    ctx.save("two-stage.svg", plotting.svg_bytes(fig))
