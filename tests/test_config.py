@@ -35,6 +35,8 @@ def test_the_command_line_offers_what_the_configs_accept():
     assert set(train["--posterior"].choices) == {"diagonal", "full", "flow"}
     assert set(train["--prior"].choices) == field_choices(ModelConfig, "prior")
     assert set(train["--prior"].choices) == {"normal", "mixture", "vamp"}
+    assert set(train["--decoder"].choices) == field_choices(ModelConfig, "decoder")
+    assert set(train["--decoder"].choices) == {"mlp", "autoregressive"}
     assert set(train["--binarize"].choices) == field_choices(DataConfig, "binarize")
     assert set(train["--binarize"].choices) == {"continuous", "fixed", "dynamic"}
     assert set(train["--dataset"].choices) == field_choices(DataConfig, "dataset")
@@ -55,6 +57,7 @@ def test_the_command_line_offers_what_the_configs_accept():
         (ModelConfig, "likelihood", config.LIKELIHOODS),
         (ModelConfig, "posterior", config.POSTERIORS),
         (ModelConfig, "prior", config.PRIORS),
+        (ModelConfig, "decoder", config.DECODERS),
         (DataConfig, "binarize", config.BINARIZATIONS),
         (DataConfig, "dataset", config.DATASETS),
         (TrainConfig, "precision", config.PRECISIONS),
@@ -80,6 +83,7 @@ def test_the_command_lines_defaults_are_the_configs():
     assert (args.posterior, args.flow_layers) == (model.posterior, model.flow_layers)
     assert (args.prior, args.prior_components) == (model.prior, model.prior_components)
     assert (args.codebook_size, args.code_groups) == (model.codebook_size, model.code_groups)
+    assert args.decoder == model.decoder
     assert args.commitment == train.commitment
     assert (args.dataset, args.binarize) == (data.dataset, data.binarize)
     assert (args.epochs, args.batch_size, args.lr) == (

@@ -108,6 +108,7 @@ HOW, WHAT, NETWORK = "How each was trained", "What each model is", "The networks
         ("model", "likelihood", "gaussian", NETWORK, "Bernoulli logits", "Gaussian means, σ = 0.1"),
         ("model", "noise_sigma", 0.2, WHAT, "| ELBO |", "σ₀ = 0.2 fixed"),
         ("model", "likelihood", "gaussian-learned", NETWORK, "Bernoulli", "one learned σ"),
+        ("model", "decoder", "autoregressive", NETWORK, "logits |", "the rows above it and"),
         ("model", "prior", "vamp", WHAT, "| ELBO |", "KL from the VampPrior"),
         ("model", "posterior", "flow", WHAT, "| ELBO |", "KL estimated at the drawn code"),
         ("train", "objective", "iwae", WHAT, "| ELBO |", "importance-weighted bound, k = 5"),
@@ -218,6 +219,19 @@ def test_the_record_names_a_richer_q(posterior, ending):
     record = training_page.record(run, "k", "a model", "Adam", data)
     assert record["encoder"] == f"784 → 30 ReLU → {ending}"
     assert record["parameters"] == sum(p.numel() for p in run.model.parameters())
+
+
+def test_the_record_counts_the_autoregressive_weights_the_decoder_reads():
+    """W is 784 x 784, but only its 784 * 783 / 2 entries below the diagonal are read."""
+    config = ModelConfig(hidden_sizes=(30,), latent_dim=5)
+    data = type("Data", (), {"train_images": [0], "test_images": [0]})
+    counts = []
+    for decoder in ("mlp", "autoregressive"):
+        run = type("Run", (), {"model": build_model(dataclasses.replace(config, decoder=decoder))})
+        record = training_page.record(run, "k", "a model", "Adam", data)
+        assert record["decoder"] == "5 → 30 ReLU → 784"
+        counts.append(record["parameters"])
+    assert counts[1] - counts[0] == 784 * 783 // 2
 
 
 def test_precision_words_count_the_runs():

@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     from vae.config import (
         BINARIZATIONS,
         DATASETS,
+        DECODERS,
         DEVICES,
         IDX_DATASETS,
         LIKELIHOODS,
@@ -99,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=model_config.likelihood,
         help="gaussian-learned: one learned sigma for every pixel (sigma-VAE; use gray digits, "
         "--binarize continuous)",
+    )
+    train.add_argument(
+        "--decoder",
+        choices=DECODERS,
+        default=model_config.decoder,
+        help="autoregressive: each pixel's logit also given the pixels before it in raster "
+        "order (model vae, bernoulli likelihood)",
     )
     train.add_argument(
         "--observation-sigma",

@@ -71,6 +71,7 @@ def _train(args: argparse.Namespace) -> None:
             prior_components=args.prior_components,
             codebook_size=args.codebook_size,
             code_groups=args.code_groups,
+            decoder=args.decoder,
         ),
         DataConfig(args.dataset, args.binarize),
         TrainConfig(

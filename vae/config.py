@@ -23,6 +23,9 @@ Likelihood = Literal["bernoulli", "gaussian", "gaussian-learned"]
 PosteriorFamily = Literal["diagonal", "full", "flow"]
 # p(z): the standard normal, a learned mixture of Gaussians, or the VampPrior.
 PriorKind = Literal["normal", "mixture", "vamp"]
+# The decoder's p(x|z): pixels independent given z, or each also given the pixels
+# before it in raster order (an autoregressive decoder, Bernoulli pixels only).
+DecoderKind = Literal["mlp", "autoregressive"]
 Binarization = Literal["continuous", "fixed", "dynamic"]
 Precision = Literal["fp32", "bf16"]
 # What training maximises: the ELBO, or the importance-weighted bound L_k.
@@ -35,6 +38,7 @@ MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
 LIKELIHOODS: tuple[str, ...] = get_args(Likelihood)
 POSTERIORS: tuple[str, ...] = get_args(PosteriorFamily)
 PRIORS: tuple[str, ...] = get_args(PriorKind)
+DECODERS: tuple[str, ...] = get_args(DecoderKind)
 BINARIZATIONS: tuple[str, ...] = get_args(Binarization)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 OBJECTIVES: tuple[str, ...] = get_args(Objective)
@@ -62,6 +66,7 @@ LATER_FIELDS = frozenset(
         "codebook_size",
         "code_groups",
         "commitment",
+        "decoder",
     }
 )
 
@@ -103,6 +108,7 @@ class ModelConfig:
     prior_components: int = 10  # K: Gaussians of the mixture, pseudo-inputs of the VampPrior
     codebook_size: int = 64  # vectors in the "vq-vae" codebook
     code_groups: int = 1  # "vq-vae": z is cut into this many vectors, each quantised alone
+    decoder: DecoderKind = "mlp"  # "autoregressive": each pixel also given the ones before it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
@@ -151,6 +157,15 @@ class ModelConfig:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
             if self.kind != "vq-vae" and not _is_default(self, name):
                 raise ConfigError(f"{name} is for the vq-vae only")
+        if self.decoder not in DECODERS:
+            raise ConfigError(f"decoder must be one of {', '.join(DECODERS)}, got {self.decoder!r}")
+        if self.decoder == "autoregressive" and (
+            self.kind != "vae" or self.likelihood != "bernoulli"
+        ):
+            raise ConfigError(
+                f"an autoregressive decoder needs model vae and a bernoulli likelihood, "
+                f"not {self.kind} and {self.likelihood}"
+            )
         if self.latent_dim % self.code_groups:
             raise ConfigError(
                 f"code_groups ({self.code_groups}) must divide latent_dim ({self.latent_dim})"

@@ -121,7 +121,17 @@ def log_likelihood_matrix(model: LatentModel, x: torch.Tensor, z: torch.Tensor) 
     pixels $\log p(x \mid z) = x \cdot l - \sum_p \operatorname{softplus}(l_p)$
     with logits l, and for Gaussian pixels the square $\|x - m\|^2$ expands into
     $\|x\|^2 - 2 x \cdot m + \|m\|^2$; either way a matrix product.
+
+    Raises:
+        ValueError: the model's decoder is autoregressive, so that its logits
+            depend on x as well as z, and one decoder pass per code cannot serve
+            every example.
     """
+    if getattr(model.config, "decoder", "mlp") == "autoregressive":
+        raise ValueError(
+            "an autoregressive decoder's p(x|z) needs a decoder pass per image and code: "
+            "the grid scores only decoders whose pixels are independent given z"
+        )
     device, dtype = _placement(model, z)
     # --8<-- [start:likelihood_matrix]
     # (G, P): the decoder's logits l, or its means for Gaussian pixels, P pixels each

@@ -15,9 +15,9 @@ each a map of that diagonal Gaussian, so the trick samples all of them; and
 its prior p(z) can be learned (`vae.priors`). The VQ-VAE, whose code is
 discrete, builds on the same `LatentModel` in `vae.vq`.
 
-The networks are those of `vae.networks`; they return float32 even when their
-linear layers run in bfloat16 under `torch.autocast`, so that every
-likelihood, KL and sum is computed in float32.
+The networks are those of `vae.networks` (the VAE's decoder may be autoregressive);
+they return float32 even when their linear layers run in bfloat16 under
+`torch.autocast`, so that every likelihood, KL and sum is computed in float32.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from vae.config import ModelConfig
 from vae.families import Family, FlowPosterior, FullCovariance, Posterior, lower_triangle
 from vae.flows import CouplingFlow
 from vae.networks import LOGVAR_LIMIT as LOGVAR_LIMIT  # figures/explorer.py reads it here
-from vae.networks import Decoder, Encoder
+from vae.networks import AutoregressiveDecoder, Encoder, build_decoder
 from vae.priors import MixturePrior, VampPrior, build_prior
 
 # Codes decoded at once when importance sampling: the pixels of this many images
@@ -69,7 +69,7 @@ class LatentModel(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = Encoder(config, learn_logvar)
-        self.decoder = Decoder(config)
+        self.decoder = build_decoder(config)
         self.prior: MixturePrior | VampPrior | None = None  # None: p(z) = N(0, I)
         self.log_sigma = None  # log sigma of p(x|z), learned for "gaussian-learned"
         if config.likelihood == "gaussian-learned":  # one sigma for every pixel (sigma-VAE)
@@ -108,10 +108,7 @@ class LatentModel(nn.Module):
         return self.sample_codes(posterior, generator)[0]
 
     def kl(
-        self,
-        posterior: Family,
-        z: torch.Tensor | None = None,
-        log_qz: torch.Tensor | None = None,
+        self, posterior: Family, z: torch.Tensor | None = None, log_qz: torch.Tensor | None = None
     ) -> torch.Tensor:
         """KL(q(z|x) || p(z)) per example: in closed form when q is Gaussian and
         p(z) is N(0, I) (zero for a point mass); otherwise the one-sample estimate
@@ -162,18 +159,24 @@ class LatentModel(nn.Module):
         return self.sample_codes(components.select(index), generator)[0]
 
     # -- p(x|z) -------------------------------------------------------------
-    def likelihood_params(self, z: torch.Tensor) -> torch.Tensor:
+    def likelihood_params(self, z: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
         """The parameters of p(x|z) for codes z of shape (B, D), shaped like images:
-        Bernoulli logits, or the means of the Gaussian likelihood."""
-        out = self.decoder(z)
+        Bernoulli logits (an autoregressive decoder's need the B images x), or Gaussian means."""
+        out = self.decoder(z, x)
         if self.config.likelihood == "bernoulli":
             return out
         return torch.sigmoid(out)
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
-        """The mean image E[x|z], with pixels in [0, 1]."""
+        """The mean image E[x|z], with pixels in [0, 1]; an autoregressive decoder has none."""
         params = self.likelihood_params(z)
         return torch.sigmoid(params) if self.config.likelihood == "bernoulli" else params
+
+    def decode(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Images of codes z: the mean E[x|z], or an autoregressive decoder's draw of x."""
+        if isinstance(self.decoder, AutoregressiveDecoder):
+            return self.decoder.sample(z, generator)[0]
+        return self.decode_mean(z)
 
     def log_likelihood(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         """log p(x|z) per example, from the parameters `likelihood_params(z)` returns."""
@@ -194,7 +197,7 @@ class LatentModel(nn.Module):
         """One-sample estimates of log p(x|z) and KL(q(z|x) || p(z)) per example."""
         posterior = self.encode(x)
         z, log_qz = self.sample_codes(posterior, generator)  # one code per example
-        log_px_given_z = self.log_likelihood(x, self.likelihood_params(z))
+        log_px_given_z = self.log_likelihood(x, self.likelihood_params(z, x))
         kl = self.kl(posterior, z, log_qz)
         return Terms(log_px_given_z, kl, self.kl_per_dimension(posterior))
 
@@ -252,19 +255,14 @@ class LatentModel(nn.Module):
         z, log_qz = self.sample_codes(posterior, generator, k)  # (k, B, D), (k, B)
         if log_qz is None:
             raise ValueError("a deterministic encoder has no density q(z|x): no IWAE bound")
-        batch = x.shape[0]
         # Decoded a few samples at a time: each piece's logits are still in the
         # cache when the likelihood reads them (40% faster on a CPU, same numbers).
-        step = max(1, DECODE_ROWS // batch)
-        log_px_given_z = torch.cat(
-            [
-                self.log_likelihood(
-                    x, self.likelihood_params(part.flatten(end_dim=1)).view(-1, *x.shape)
-                )
-                for part in z.split(step)
-            ]
-        )  # (k, B)
-        return log_px_given_z, self.log_prior(z), log_qz
+        step = max(1, DECODE_ROWS // x.shape[0])
+        pieces = []
+        for part in z.split(step):  # (s, B, D); an autoregressive decoder reads x with each code
+            params = self.likelihood_params(part.flatten(end_dim=1), x.expand(len(part), *x.shape))
+            pieces.append(self.log_likelihood(x, params.view(-1, *x.shape)))  # (s, B)
+        return torch.cat(pieces), self.log_prior(z), log_qz
 
     @torch.no_grad()
     def reconstruction_term(
@@ -279,19 +277,21 @@ class LatentModel(nn.Module):
         total = torch.zeros(x.shape[0], device=x.device)
         for _ in range(samples):
             z = self.sample_posterior(posterior, generator)
-            total += self.log_likelihood(x, self.likelihood_params(z))
+            total += self.log_likelihood(x, self.likelihood_params(z, x))
         return total / samples
 
     # -- generation ---------------------------------------------------------
     @torch.no_grad()
     def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Mean images decoded from n codes drawn from the prior p(z)."""
-        return self.decode_mean(self.sample_codes_from_prior(n, generator))
+        """Images `decode`d from n codes drawn from the prior p(z), all draws from `generator`."""
+        return self.decode(self.sample_codes_from_prior(n, generator), generator)
 
     @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """Mean images decoded from the central code (the mean for a Gaussian q) of each input."""
-        return self.decode_mean(self.encode(x).mu)
+    def reconstruct(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Images `decode`d from the central code (the mean for a Gaussian q) of each input."""
+        return self.decode(self.encode(x).mu, generator)
 
 
 class Autoencoder(LatentModel):

@@ -1,5 +1,5 @@
 """The networks every model shares: a multilayer-perceptron encoder and a
-decoder that mirrors it.
+decoder that mirrors it, or an autoregressive decoder built on that one.
 
 The encoder's body turns an image into features h; linear heads turn h into
 the mean and log-variance of q(z|x), and, for a full covariance, the entries
@@ -7,6 +7,13 @@ below the diagonal of its Cholesky factor (`vae.families.FullCovariance`).
 Both networks return float32 even when their linear layers run in bfloat16
 under `torch.autocast`, so that every likelihood, KL and sum is computed in
 float32.
+
+The autoregressive decoder is a fully visible sigmoid belief net (Frey 1998,
+"Graphical Models for Machine Learning and Digital Communication") conditioned
+on z: the logit of pixel p adds to the MLP decoder's a linear map of the pixels
+before p in raster order. Such a decoder can model the digits without z, and so
+can leave z unused: posterior collapse (Bowman et al. 2016, arXiv:1511.06349;
+Chen et al. 2017, "Variational Lossy Autoencoder", arXiv:1611.02731).
 """
 
 from __future__ import annotations
@@ -73,6 +80,67 @@ class Decoder(nn.Module):
         self.output = nn.Linear(widths[-1], config.data_dim)
         self.image_shape = config.image_shape
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+        """The outputs for codes z: (B, *image_shape). The images x are not read:
+        the pixels are independent given z."""
         out = self.output(self.body(z)).float()  # (B, data_dim)
         return out.view(-1, *self.image_shape)
+
+
+class AutoregressiveDecoder(Decoder):
+    r"""(z, x) -> Bernoulli logits $l_p = m_p(z) + \sum_{q<p} W_{pq} x_q$: the MLP
+    decoder's logits m(z) plus a strictly lower-triangular linear map W of the
+    pixels before p in raster order (the rows above p, and those to its left)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        n = config.data_dim
+        # W starts at zero, so training starts from the plain decoder.
+        self.context = nn.Parameter(torch.zeros(n, n))  # (P, P), read through the mask
+        self.register_buffer("mask", torch.ones(n, n).tril(-1), persistent=False)
+
+    def forward(self, z: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+        """The logits of the images x given codes z (teacher forcing): (B, *image_shape).
+
+        Args:
+            z: codes, (B, D).
+            x: the B images, (B, *image_shape) or any shape that holds them in order.
+
+        Raises:
+            ValueError: no images x were given.
+        """
+        if x is None:
+            raise ValueError(
+                "an autoregressive decoder's logits depend on the image x, and it has no mean "
+                "image E[x|z] in closed form: pass x (teacher forcing), or draw images (`sample`)"
+            )
+        w = self.context * self.mask  # W_pq, zero unless q < p
+        context = (x.reshape(-1, len(w)) @ w.T).float()  # (B, P): sum_{q<p} W_pq x_q
+        return super().forward(z) + context.view(-1, *self.image_shape)
+
+    @torch.no_grad()
+    def sample(
+        self, z: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images drawn pixel by pixel in raster order, x_p ~ Bernoulli(sigmoid(l_p)),
+        each logit given z and the pixels drawn before it; and those logits.
+
+        Returns:
+            The binary images and their logits, each (B, *image_shape).
+        """
+        m = super().forward(z).flatten(start_dim=1)  # (B, P): m(z)
+        w = self.context.float() * self.mask
+        u = torch.rand(m.shape, generator=generator, device=m.device)  # x_p = [u_p < sigmoid(l_p)]
+        x = torch.zeros_like(m)
+        logits = torch.empty_like(m)
+        for p in range(m.shape[1]):
+            logits[:, p] = m[:, p] + x[:, :p] @ w[p, :p]
+            x[:, p] = (u[:, p] < torch.sigmoid(logits[:, p])).float()
+        return x.view(-1, *self.image_shape), logits.view(-1, *self.image_shape)
+
+
+def build_decoder(config: ModelConfig) -> Decoder:
+    """The decoder a config names."""
+    if config.decoder == "autoregressive":
+        return AutoregressiveDecoder(config)
+    return Decoder(config)

@@ -82,7 +82,7 @@ def layers(stack) -> str:
 
 def record(run, key: str, description: str, optimizer: str, dataset) -> dict[str, Any]:
     """What the page says of one trained model that its config does not: the
-    encoder and decoder as built, the number of weights, the optimizer, the data's size.
+    encoder and decoder as built, the number of weights it reads, the optimizer, the data's size.
 
     Args:
         run: the trained model (a `vae.checkpoint.Run`).
@@ -107,12 +107,15 @@ def record(run, key: str, description: str, optimizer: str, dataset) -> dict[str
         )
     if getattr(run.model, "flow", None) is not None:  # z0 ~ N(mu, sigma^2), then the flow
         encoded += f", then {len(run.model.flow.layers)} affine coupling layers"
+    parameters = sum(p.numel() for p in run.model.parameters())
+    if getattr(decoder, "mask", None) is not None:  # the autoregressive W: only q < p is read
+        parameters -= int((decoder.mask == 0).sum())
     return {
         "description": description,
         "key": key,
         "encoder": encoded,
         "decoder": f"{layers(decoder.body)} → {decoder.output.out_features}",
-        "parameters": sum(p.numel() for p in run.model.parameters()),
+        "parameters": parameters,
         "optimizer": optimizer,
         "train_examples": len(dataset.train_images),
         "test_examples": len(dataset.test_images),
@@ -206,6 +209,10 @@ def objective(config: RunConfig) -> str:
 
 def likelihood(config: RunConfig) -> str:
     """p(x|z) in words: what the decoder's outputs are."""
+    if config.model.decoder == "autoregressive":
+        return (
+            "Bernoulli logits, each pixel also given the rows above it and the pixels to its left"
+        )
     if config.model.likelihood == "bernoulli":
         return "Bernoulli logits"
     if config.model.likelihood == "gaussian-learned":
