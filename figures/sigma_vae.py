@@ -100,6 +100,4 @@ def make(ctx):
         ctx.number(f"learned_minus_{key(fixed)}", difference)
         ctx.number(f"learned_minus_{key(fixed)}_se", se)
     ctx.number("test_digits", len(x))
-    ctx.number("shown", SHOWN)
-    ctx.number("samples", SAMPLES)
     ctx.save("sigma-vae.svg", plotting.svg_bytes(fig))
