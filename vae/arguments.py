@@ -19,35 +19,26 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _number(convert, least, noun: str, bound: str):
+    """An argparse type: text `convert`ed (int or float) and at least `least`,
+    else an error that names the `noun` expected and the `bound` it missed."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+        if not value >= least:
+            raise argparse.ArgumentTypeError(f"expected {bound}, got {value}")
+        return value
+
+    return parse
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
+positive_int = _number(int, 1, "an integer", "a positive integer")
+positive_int.__doc__ = "An argparse type: an integer of at least 1."
+_non_negative_float = _number(float, 0.0, "a number", "a number >= 0")
+_non_negative_int = _number(int, 0, "an integer", "an integer >= 0")
 
 
 def _widths(text: str) -> tuple[int, ...]:
