@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from vae import objectives
 from vae.data import test_inputs, to_unit_interval
 from vae.site import plotting
-from vae.site.experiments import BETAS, PIXELS, beta_name
+from vae.site.experiments import ACTIVE_NATS, BETAS, PIXELS, beta_name
 from vae.stats import mean_and_se
 from vae.train import evaluate
 
@@ -31,7 +31,6 @@ MODELS = (
     "vae-20d-beta-1",
     "vae-20d-beta-8",
 )
-ACTIVE_NATS = 0.1  # a latent dimension with a larger mean KL counts as active
 KL_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2)
 GRAY = (0.05, 0.95)  # a pixel strictly between these levels counts as gray
 SAMPLES, COLUMNS, SEED = 24, 12, 0

@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--prior",
         choices=PRIORS,
         default=model_config.prior,
-        help="p(z) of the vae: N(0, I), a learned Gaussian mixture, or the VampPrior",
+        help="p(z) of the vae: N(0, I), a learned Gaussian mixture, the VampPrior, or a "
+        "hierarchy (a second code u ~ N(0, I) above z, z ~ p(z|u))",
     )
     train.add_argument(
         "--prior-components",

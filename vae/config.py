@@ -21,8 +21,9 @@ ModelKind = Literal["ae", "noisy-ae", "vae", "vq-vae"]
 Likelihood = Literal["bernoulli", "gaussian", "gaussian-learned"]
 # The family of the VAE's q(z|x): diagonal Gaussian, full-covariance Gaussian, or a flow.
 PosteriorFamily = Literal["diagonal", "full", "flow"]
-# p(z): the standard normal, a learned mixture of Gaussians, or the VampPrior.
-PriorKind = Literal["normal", "mixture", "vamp"]
+# p(z): the standard normal, a learned mixture of Gaussians, the VampPrior, or a
+# second layer of latent variables above z (a two-level hierarchy).
+PriorKind = Literal["normal", "mixture", "vamp", "hierarchy"]
 # The decoder's p(x|z): pixels independent given z, or each also given the pixels
 # before it in raster order (an autoregressive decoder, Bernoulli pixels only).
 DecoderKind = Literal["mlp", "autoregressive"]
@@ -104,7 +105,7 @@ class ModelConfig:
     observation_sigma: float = 0.1  # std of a Gaussian p(x|z); where "gaussian-learned" starts
     posterior: PosteriorFamily = "diagonal"  # q(z|x) of the vae: "full" covariance, or "flow"
     flow_layers: int = 4  # affine coupling layers of the "flow" posterior
-    prior: PriorKind = "normal"  # p(z) of the vae: N(0, I), a learned "mixture", or "vamp"
+    prior: PriorKind = "normal"  # p(z) of the vae: N(0, I), "mixture", "vamp" or "hierarchy"
     prior_components: int = 10  # K: Gaussians of the mixture, pseudo-inputs of the VampPrior
     codebook_size: int = 64  # vectors in the "vq-vae" codebook
     code_groups: int = 1  # "vq-vae": z is cut into this many vectors, each quantised alone
@@ -149,7 +150,7 @@ class ModelConfig:
             raise ConfigError(f"prior_components must be an integer, got {self.prior_components!r}")
         if self.prior_components < 1:
             raise ConfigError(f"prior_components must be at least 1, got {self.prior_components}")
-        if self.prior == "normal" and not _is_default(self, "prior_components"):
+        if self.prior in ("normal", "hierarchy") and not _is_default(self, "prior_components"):
             raise ConfigError("prior_components is for the mixture and vamp priors only")
         for name in ("codebook_size", "code_groups"):
             value = getattr(self, name)

@@ -11,13 +11,10 @@ in what the encoder outputs and how a code z is drawn from it:
 The last line is the reparameterization trick of Kingma & Welling (2013),
 "Auto-Encoding Variational Bayes", arXiv:1312.6114. The VAE's q(z|x) can also
 be a Gaussian with a full covariance or a normalizing flow (`vae.families`),
-each a map of that diagonal Gaussian, so the trick samples all of them; and
-its prior p(z) can be learned (`vae.priors`). The VQ-VAE, whose code is
-discrete, builds on the same `LatentModel` in `vae.vq`.
-
-The networks are those of `vae.networks` (the VAE's decoder may be autoregressive);
-they return float32 even when their linear layers run in bfloat16 under
-`torch.autocast`, so that every likelihood, KL and sum is computed in float32.
+each a map of that diagonal Gaussian, so the trick samples all of them; its
+prior p(z) can be learned (`vae.priors`), and its decoder autoregressive
+(`vae.networks`, whose networks return float32 even under bfloat16 autocast).
+The VQ-VAE, whose code is discrete, builds on `LatentModel` in `vae.vq`.
 """
 
 from __future__ import annotations
@@ -34,7 +31,7 @@ from vae.families import Family, FlowPosterior, FullCovariance, Posterior, lower
 from vae.flows import CouplingFlow
 from vae.networks import LOGVAR_LIMIT as LOGVAR_LIMIT  # figures/explorer.py reads it here
 from vae.networks import AutoregressiveDecoder, Encoder, build_decoder
-from vae.priors import MixturePrior, VampPrior, build_prior
+from vae.priors import HierarchicalPrior, Prior, build_prior
 
 # Codes decoded at once when importance sampling: the pixels of this many images
 # (6 MB in float32) stay in a CPU's cache between the decoder and the likelihood.
@@ -70,7 +67,7 @@ class LatentModel(nn.Module):
         self.config = config
         self.encoder = Encoder(config, learn_logvar)
         self.decoder = build_decoder(config)
-        self.prior: MixturePrior | VampPrior | None = None  # None: p(z) = N(0, I)
+        self.prior: Prior | None = None  # None: p(z) = N(0, I)
         self.log_sigma = None  # log sigma of p(x|z), learned for "gaussian-learned"
         if config.likelihood == "gaussian-learned":  # one sigma for every pixel (sigma-VAE)
             self.log_sigma = nn.Parameter(torch.tensor(math.log(config.observation_sigma)))
@@ -108,11 +105,15 @@ class LatentModel(nn.Module):
         return self.sample_codes(posterior, generator)[0]
 
     def kl(
-        self, posterior: Family, z: torch.Tensor | None = None, log_qz: torch.Tensor | None = None
+        self,
+        posterior: Family,
+        z: torch.Tensor | None = None,
+        log_qz: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """KL(q(z|x) || p(z)) per example: in closed form when q is Gaussian and
-        p(z) is N(0, I) (zero for a point mass); otherwise the one-sample estimate
-        log q(z|x) - log p(z) at a code z drawn from q, whose log q(z|x) is `log_qz`.
+        p(z) is N(0, I) (zero for a point mass); otherwise log q(z|x) - log p(z) at
+        a code z ~ q with log q(z|x) `log_qz`, log p(z) from `log_prior_sample`.
 
         Raises:
             ValueError: there is no closed form and no code was given.
@@ -122,7 +123,7 @@ class LatentModel(nn.Module):
             return closed_form
         if z is None or log_qz is None:
             raise ValueError("this KL has no closed form: pass a code z ~ q(z|x) and log q(z|x)")
-        return log_qz - self.log_prior(z)
+        return log_qz - self.log_prior_sample(z, generator)
 
     def kl_per_dimension(self, posterior: Family) -> torch.Tensor | None:
         """KL(q(z_j|x) || N(0, 1)) of each coordinate j: (B, D), for a diagonal
@@ -135,17 +136,20 @@ class LatentModel(nn.Module):
 
     # -- p(z) ---------------------------------------------------------------
     def log_prior(self, z: torch.Tensor) -> torch.Tensor:
-        r"""log p(z) for codes z of shape (..., D): (...).
-
-        The standard normal, or a learned mixture (`vae.priors`):
-
-        $$\log p(z) = \log \sum_k \exp(\log \pi_k + \log p_k(z)).$$
-        """
+        """log p(z) for codes z of shape (..., D): (...). The standard normal, or a
+        learned prior's density (`vae.priors`; a hierarchy's is taken on a grid)."""
         if self.prior is None:
             return objectives.gaussian_log_density(z)
-        components, log_weights = self.prior.components(self.encode)  # K of them, (K,)
-        log_pk = components.log_prob(z.unsqueeze(-2))  # (..., K)
-        return torch.logsumexp(log_weights + log_pk, dim=-1)
+        return self.prior.log_density(z, self.encode)
+
+    def log_prior_sample(
+        self, z: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """log p(z), or for a hierarchy one draw of its bound (what training and the
+        bounds use, so that the top code u is drawn jointly with z): (...)."""
+        if self.prior is None:
+            return objectives.gaussian_log_density(z)
+        return self.prior.log_density_sample(z, self.encode, generator)
 
     def sample_codes_from_prior(
         self, n: int, generator: torch.Generator | None = None
@@ -154,6 +158,8 @@ class LatentModel(nn.Module):
         device = next(self.parameters()).device
         if self.prior is None:
             return torch.randn((n, self.config.latent_dim), generator=generator, device=device)
+        if isinstance(self.prior, HierarchicalPrior):
+            return self.prior.sample(n, generator)
         components, log_weights = self.prior.components(self.encode)
         index = torch.multinomial(log_weights.exp(), n, replacement=True, generator=generator)
         return self.sample_codes(components.select(index), generator)[0]
@@ -198,7 +204,7 @@ class LatentModel(nn.Module):
         posterior = self.encode(x)
         z, log_qz = self.sample_codes(posterior, generator)  # one code per example
         log_px_given_z = self.log_likelihood(x, self.likelihood_params(z, x))
-        kl = self.kl(posterior, z, log_qz)
+        kl = self.kl(posterior, z, log_qz, generator)
         return Terms(log_px_given_z, kl, self.kl_per_dimension(posterior))
 
     # --8<-- [end:terms]
@@ -210,10 +216,8 @@ class LatentModel(nn.Module):
         generator: torch.Generator | None = None,
         posterior: Posterior | None = None,
     ) -> torch.Tensor:
-        """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples z_i ~ q(z|x).
-
-        Each sample's noise is one draw of shape (B, D) from `generator`, so k
-        samples taken in chunks are the same samples as k taken at once.
+        """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples z_i ~ q(z|x)
+        (k samples taken in chunks are those taken at once: see `sample_codes`).
 
         Args:
             x: images, shape (B, *image_shape).
@@ -234,12 +238,8 @@ class LatentModel(nn.Module):
         generator: torch.Generator | None = None,
         posterior: Posterior | None = None,
     ) -> Terms:
-        """log p(x|z_i) and log q(z_i|x) - log p(z_i) at k samples z_i ~ q(z|x): each (k, B).
-
-        The second is the one-sample estimate of the KL divergence at z_i, so
-        their difference is log w_i, the same draws as `log_weights` takes from
-        the same generator.
-        """
+        """log p(x|z_i) and log q(z_i|x) - log p(z_i) (the one-sample KL) at k samples
+        z_i ~ q(z|x), each (k, B): their difference is `log_weights` of the same draws."""
         log_px_given_z, log_pz, log_qz = self._log_densities(x, k, generator, posterior)
         return Terms(log_px_given_z, log_qz - log_pz)
 
@@ -262,7 +262,7 @@ class LatentModel(nn.Module):
         for part in z.split(step):  # (s, B, D); an autoregressive decoder reads x with each code
             params = self.likelihood_params(part.flatten(end_dim=1), x.expand(len(part), *x.shape))
             pieces.append(self.log_likelihood(x, params.view(-1, *x.shape)))  # (s, B)
-        return torch.cat(pieces), self.log_prior(z), log_qz
+        return torch.cat(pieces), self.log_prior_sample(z, generator), log_qz
 
     @torch.no_grad()
     def reconstruction_term(

@@ -153,6 +153,29 @@ def _vq_vae() -> RunConfig:
 TINY_BETA = 0.01
 
 
+# A latent dimension whose KL, averaged over the test digits, is above this many
+# nats counts as active; below it, collapsed to the prior (results.md, extensions.md).
+ACTIVE_NATS = 0.1
+
+# Part 4: posterior collapse. The 20-D VAE of the sweep with an autoregressive
+# decoder, trained at a step size of 1e-2: the decoder models the digits before
+# the encoder carries anything, and most coordinates of z fall back to the prior
+# in the first epoch. Then the same run with KL annealing, and with free bits.
+COLLAPSE_LR = 1e-2
+WARMUP_EPOCHS = 4  # beta rises from 0 over these first epochs of SWEEP_EPOCHS
+FREE_BITS = 0.5  # nats per latent dimension
+
+
+def _collapse(**train) -> RunConfig:
+    """The 20-D autoregressive-decoder VAE of the collapse runs, with `train` changed."""
+    config = _sweep()
+    return dataclasses.replace(
+        config,
+        model=dataclasses.replace(config.model, decoder="autoregressive"),
+        train=dataclasses.replace(config.train, learning_rate=COLLAPSE_LR, **train),
+    )
+
+
 def beta_name(beta: float) -> str:
     """The experiment name of the sweep's model with this beta."""
     return f"vae-20d-beta-{beta:g}"
@@ -194,6 +217,11 @@ EXPERIMENTS: dict[str, Experiment] = {
             f"2-D VAE with a VampPrior of {VAMP_COMPONENTS} pseudo-inputs",
             _variant({"prior": "vamp", "prior_components": VAMP_COMPONENTS}),
         ),
+        Experiment(
+            "vae-2d-hierarchy",
+            "2-D VAE with a second 2-D code above z: u ~ N(0, I), z ~ p(z|u)",
+            _variant({"prior": "hierarchy"}),
+        ),
         *(
             Experiment(beta_name(b), f"20-D VAE, beta = {b:g}", _sweep(beta=b))
             for b in (*BETAS, float(PIXELS))
@@ -215,6 +243,21 @@ EXPERIMENTS: dict[str, Experiment] = {
             "vae-20d-tiny-kl",
             f"20-D VAE with a tiny KL weight, beta = {TINY_BETA:g}, sampled through a second model",
             _sweep(beta=TINY_BETA),
+        ),
+        Experiment(
+            "collapse",
+            "20-D VAE, autoregressive decoder, step size 1e-2: posterior collapse",
+            _collapse(),
+        ),
+        Experiment(
+            "collapse-warmup",
+            f"the collapse run with KL annealing over its first {WARMUP_EPOCHS} epochs",
+            _collapse(warmup_epochs=WARMUP_EPOCHS),
+        ),
+        Experiment(
+            "collapse-free-bits",
+            f"the collapse run with free bits, {FREE_BITS:g} nats per dimension",
+            _collapse(free_bits=FREE_BITS),
         ),
         Experiment(
             "vq-vae",

@@ -177,7 +177,11 @@ def load(project: Project) -> list[TrainedModel]:
     return models
 
 
-PRIOR_WORDS = {"mixture": "a learned Gaussian mixture", "vamp": "the VampPrior"}
+PRIOR_WORDS = {
+    "mixture": "a learned Gaussian mixture",
+    "vamp": "the VampPrior",
+    "hierarchy": "a second code u above z (log p(z) bounded through q(u|z))",
+}
 
 
 def objective(config: RunConfig) -> str:
