@@ -18,7 +18,13 @@ from vae.bounds import sample_log_weights
 from vae.data import test_inputs
 from vae.objectives import mean_iwae_bound
 from vae.site import plotting
-from vae.site.experiments import ACTIVE_NATS, FREE_BITS, WARMUP_EPOCHS
+from vae.site.experiments import (
+    ACTIVE_NATS,
+    COLLAPSE_LR,
+    FREE_BITS,
+    LEARNING_RATE,
+    WARMUP_EPOCHS,
+)
 from vae.stats import mean_and_se
 from vae.words import compare_words
 
@@ -41,6 +47,8 @@ def make(ctx):
     ctx.number("warmup_epochs", WARMUP_EPOCHS)
     ctx.number("free_bits", FREE_BITS)
     ctx.number("k", K)
+    ctx.number("learning_rate", COLLAPSE_LR)
+    ctx.number("step_ratio", COLLAPSE_LR / LEARNING_RATE)
     fig = plotting.canvas((plotting.CONTENT_WIDTH, 5.4))
     grid = fig.add_gridspec(2, 3, height_ratios=(2.2, 1))
     ax = fig.add_subplot(grid[0, :])
@@ -56,9 +64,13 @@ def make(ctx):
         kl = np.sort(kl_j.mean(0).numpy())[::-1]
         dims = np.arange(1, kl.size + 1)
         ax.plot(dims, kl, marker="o", label=LABELS[name])
-        ctx.number(f"{key}_active", int((kl > ACTIVE_NATS).sum()))
-        ctx.number(f"{key}_kl_min", float(kl.min()))
-        ctx.number(f"{key}_kl_max", float(kl.max()))
+        active = kl > ACTIVE_NATS
+        ctx.number(f"{key}_active", int(active.sum()))
+        if name == "collapse":  # how little the collapsed dimensions carry
+            ctx.number("plain_collapsed_max", float(kl[~active].max()))
+        if name == "collapse-free-bits":  # how close to lambda every dimension sits
+            ctx.number("free_bits_kl_min", float(kl.min()))
+            ctx.number("free_bits_kl_max", float(kl.max()))
         elbos[name] = (terms.log_px_given_z - terms.kl).double()
         for label, values in (
             ("elbo", elbos[name]),
@@ -95,3 +107,33 @@ def make(ctx):
     ax.legend(loc="upper right", ncol=2)
     plotting.check_text_size(fig)
     ctx.save("collapse.svg", plotting.svg_bytes(fig))
+    verdicts(ctx)
+
+
+def verdicts(ctx):
+    """The sentences that read the comparisons, written from them."""
+    n = ctx.numbers
+    undone = n["warmup_active"] > n["plain_active"]
+    better = ctx.recorded_words["warmup_vs_plain_elbo"] == "above"
+    lead = "Annealing keeps more of the code in use" if undone else "Annealing does not undo it"
+    if undone:
+        lead += (
+            ", and the code it keeps pays for itself"
+            if better
+            else (", but the code it keeps does not pay for itself")
+        )
+    ctx.words("warmup_lead", lead)
+    ctx.words(
+        "warmup_reading",
+        "The plain run's collapse was a poor place for training to stop, not what the ELBO wanted."
+        if better
+        else "This run gives no sign that the plain run's collapse cost it anything.",
+    )
+    gain = n["free_bits_reconstruction"] - n["plain_reconstruction"]
+    extra = n["free_bits_rate"] - n["plain_rate"]
+    ctx.words(
+        "free_bits_trade",
+        ("The reconstruction improves" if gain > 0 else "The reconstruction does not improve")
+        + (", by less than the extra rate costs" if 0 < gain < extra else "")
+        + (", by more than the extra rate costs" if gain >= extra > 0 else ""),
+    )

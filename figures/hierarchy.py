@@ -36,6 +36,7 @@ CODES = 64  # codes z ~ q(z|x) per digit for the top layer's gap
 TOP_DRAWS = 64  # draws u ~ q(u|z) per code for its bound
 CHECK_DRAWS = 2000  # importance samples per code for the check of the grid over u
 TIES, SEED = 2, 0
+HARDLY = 0.1  # a top layer with less than this share of the whole rate is "hardly used"
 PARTS = (
     ("approximation", "approximation", "#607d8b"),
     ("amortization", "amortization", "#d84315"),
@@ -77,12 +78,13 @@ def make(ctx):
             "amortization": gaps.amortization,
             "top": top,
         }
+    del scores["vae"]["top"]  # zero: the VAE has no top layer
     for key, s in scores.items():
         for quantity, values in s.items():
             mean, se = mean_and_se(values)
             ctx.number(f"{key}_{quantity}", mean)
             ctx.number(f"{key}_{quantity}_se", se)
-    for quantity in ("log_px", "elbo"):
+    for quantity in ("log_px", "elbo", "amortization"):
         difference, se = mean_and_se(scores["hierarchy"][quantity] - scores["vae"][quantity])
         ctx.number(f"d_{quantity}", difference)
         ctx.number(f"d_{quantity}_se", se)
@@ -96,8 +98,11 @@ def make(ctx):
         up = prior.up(z)
         top = objectives.gaussian_kl_per_dimension(up.mu, up.logvar)  # (N, 2)
         total = model.kl(q, z, q.log_prob(z), generator)
-    ctx.number("top_rate", float(top.sum(1).mean()))
-    ctx.number("bottom_rate", float((total - top.sum(1)).mean()))
+    top_rate, bottom_rate = float(top.sum(1).mean()), float((total - top.sum(1)).mean())
+    ctx.number("top_rate", top_rate)
+    ctx.number("bottom_rate", bottom_rate)
+    share = top_rate / (top_rate + bottom_rate)
+    ctx.words("top_use", "hardly used" if share < HARDLY else "used")
     ctx.number("top_active", int((top.mean(0) > ACTIVE_NATS).sum()))
     ctx.number("active_threshold", ACTIVE_NATS)
     ctx.number("top_dim", top.shape[1])
@@ -134,7 +139,9 @@ def figure(ctx, model, x, labels, scores):
     rows = np.arange(2)[::-1]
     start = np.zeros(2)
     for key, label, color in PARTS:
-        widths = np.array([float(scores[k][key].mean()) for k in ("vae", "hierarchy")])
+        widths = np.array(
+            [float(scores[k].get(key, torch.zeros(1)).mean()) for k in ("vae", "hierarchy")]
+        )
         right.barh(rows, widths, left=start, color=color, label=label)
         start += widths
     right.set(yticks=rows, yticklabels=["VAE", "two levels"], xlabel="nats")

@@ -34,7 +34,7 @@ def test_the_command_line_offers_what_the_configs_accept():
     assert set(train["--posterior"].choices) == field_choices(ModelConfig, "posterior")
     assert set(train["--posterior"].choices) == {"diagonal", "full", "flow"}
     assert set(train["--prior"].choices) == field_choices(ModelConfig, "prior")
-    assert set(train["--prior"].choices) == {"normal", "mixture", "vamp"}
+    assert set(train["--prior"].choices) == {"normal", "mixture", "vamp", "hierarchy"}
     assert set(train["--decoder"].choices) == field_choices(ModelConfig, "decoder")
     assert set(train["--decoder"].choices) == {"mlp", "autoregressive"}
     assert set(train["--binarize"].choices) == field_choices(DataConfig, "binarize")
