@@ -1,12 +1,15 @@
 """Part 4's 2-D models side by side, scored by their exact log p(x): the VAE,
 the VAE trained on the importance-weighted bound, the VAE with a
-full-covariance q, with a flow q, and with a VampPrior. Each differs from the
-VAE in that one thing, and trained for as many epochs from the same seed.
+full-covariance q, with a flow q, with a VampPrior, and with a second code
+above z. Each differs from the VAE in that one thing, and trained for as many
+epochs from the same seed.
 
 On the same test digits, for every model: log p(x) on the grid (`vae.exact`),
 the ELBO of its encoder's q(z|x) and the split of the gap between them
 (`vae.gaps`: the approximation gap against the best diagonal Gaussian, and the
-amortization gap), the rate KL(q(z|x) || p(z)) averaged over Monte Carlo
+amortization gap; for the two-level model also the gap of its top layer,
+`vae.gaps.top_layer_gap`, since the bound it trains is below its q(z|x)'s
+ELBO by that much), the rate KL(q(z|x) || p(z)) averaged over Monte Carlo
 codes, and the cost of its training in matrix-product FLOPs. The VAE and the
 IWAE are also scored by L_k at the IWAE's k, the bound the IWAE was trained on.
 Each model is also compared with the VAE digit by digit, which removes the
@@ -16,6 +19,7 @@ The maths is in `vae.exact` and `vae.gaps`; this script computes, records and
 draws.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -24,7 +28,7 @@ import torch
 from vae import exact
 from vae.bounds import check_gap_split, sample_log_weights
 from vae.data import test_inputs
-from vae.gaps import inference_gaps
+from vae.gaps import inference_gaps, top_layer_gap
 from vae.objectives import mean_iwae_bound
 from vae.site import plotting
 from vae.stats import mean_and_se
@@ -39,15 +43,29 @@ ROWS = {
     "vae-2d-full": ("full", "full-covariance q"),
     "vae-2d-flow": ("flow", "flow q"),
     "vae-2d-vamp": ("vamp", "VampPrior"),
+    "vae-2d-hierarchy": ("hier", "two levels"),
 }
 RICHER = ("full", "flow")  # the richer families of q
-MODELS = ("vae-2d", "iwae-2d", "vae-2d-full", "vae-2d-flow", "vae-2d-vamp")  # as ROWS
+MODELS = (  # as ROWS
+    "vae-2d",
+    "iwae-2d",
+    "vae-2d-full",
+    "vae-2d-flow",
+    "vae-2d-vamp",
+    "vae-2d-hierarchy",
+)
 # Every STRIDE-th test digit (the test digits are sorted by class: a stride keeps
 # every class): the VampPrior spreads its codes wide, and its grid costs five
 # times the VAE's.
 ROWS_BY_KEY = {key: label for key, label in ROWS.values()}
 STRIDE = {"quick": 25, "full": 5}
 GRIDS = {"quick": exact.Grid(refine=2), "full": exact.Grid()}
+# The two-level model's learned prior is wider than N(0, I), and its codes and
+# posteriors spread wider with it: cells this much wider keep about as many
+# cells per posterior, at a fraction of the cost. The build checks its
+# log p(x) against the default grid on the first CHECK_DIGITS digits.
+WIDER = {"vae-2d-hierarchy": 1.5}
+CHECK_DIGITS = 10
 RATE_CODES = 16  # codes per digit for the Monte Carlo KL of q's without a closed form
 TIES = 2  # differences within this many standard errors are "level"
 MARGINAL = 3  # and within this many, "marginally" above or below
@@ -56,6 +74,7 @@ BOUND_DRAWS = 40  # independent L_k per digit, averaged
 SEED = 0
 APPROXIMATION_COLOR = "#607d8b"
 AMORTIZATION_COLOR = "#d84315"
+TOP_COLOR = "#f9a825"
 
 
 def training_flops(run, x, train_digits):
@@ -71,19 +90,21 @@ def training_flops(run, x, train_digits):
 
 
 def score(run, x, grid, generator, train_digits):
-    """log p(x), the ELBO, the gap's split and the rate of a model, per digit, and the
-    FLOPs of its training."""
+    """log p(x), the bound it trains, the gap's split and the rate of a model, per
+    digit, and the FLOPs of its training."""
     model = run.model
     gaps = inference_gaps(model, x, grid)
     check_gap_split(gaps.approximation, gaps.amortization)  # each part >= 0
+    top = top_layer_gap(model, x, generator)  # zero but for the two-level model
     with torch.no_grad():
         terms = model.sample_terms(x, RATE_CODES, generator)  # (S, B) each
     return {
         "log_px": gaps.log_px,
-        "elbo": gaps.elbo,
-        "gap": gaps.gap,
+        "elbo": gaps.elbo - top,
+        "gap": gaps.gap + top,
         "approximation": gaps.approximation,
         "amortization": gaps.amortization,
+        "top": top,
         "kl": terms.kl.mean(0).double(),
         "gflops": training_flops(run, x, train_digits) / 1e9,
     }
@@ -105,7 +126,17 @@ def make(ctx):
     for name, (key, _) in ROWS.items():
         run = ctx.model(name)
         x = test_inputs(dataset, run.config.data.binarize)[:: STRIDE[ctx.profile]]
-        scores[key] = score(run, x, GRIDS[ctx.profile], generator, len(dataset.train_images))
+        grid = GRIDS[ctx.profile]
+        wider = dataclasses.replace(grid, coarse_step=grid.coarse_step * WIDER.get(name, 1))
+        scores[key] = score(run, x, wider, generator, len(dataset.train_images))
+        if name in WIDER:
+            default = exact.log_marginal(run.model, x[:CHECK_DIGITS], grid)
+            ctx.number(
+                f"{key}_grid_check",
+                float((default - scores[key]["log_px"][:CHECK_DIGITS]).abs().max()),
+            )
+            ctx.number(f"{key}_grid_wider", WIDER[name])
+    ctx.number("grid_check_digits", CHECK_DIGITS)
     k = ctx.model("iwae-2d").config.train.k
     ctx.number("k", k)
     shortfalls = {}
@@ -132,7 +163,8 @@ def make(ctx):
     ctx.number("bound_draws", BOUND_DRAWS)
     base = scores["vae"]
     for key, s in scores.items():
-        for quantity in ("log_px", "elbo", "gap", "approximation", "amortization", "kl"):
+        top = ("top",) if key == "hier" else ()
+        for quantity in ("log_px", "elbo", "gap", "approximation", "amortization", "kl", *top):
             mean, se = mean_and_se(s[quantity])
             ctx.number(f"{key}_{quantity}", mean)
             ctx.number(f"{key}_{quantity}_se", se)
@@ -142,7 +174,7 @@ def make(ctx):
         if key == "iwae":  # how much of its gap is the encoder's, for a sentence on "it"
             word = quantifier(float(s["amortization"].sum() / s["gap"].sum()))
             ctx.words("iwae_amortization_words", {"few": "little"}.get(word, word).capitalize())
-        richer = ("approximation",) if key in RICHER else ()
+        richer = ("approximation",) if key in RICHER else ("amortization",) if key == "hier" else ()
         for quantity in ("log_px", "elbo", "gap", *richer):  # digit by digit against the VAE
             difference, se = mean_and_se(s[quantity] - base[quantity])
             ctx.number(f"{key}_d_{quantity}", difference)
@@ -173,7 +205,7 @@ def figure(ctx, scores):
     labels = [label for _, label in ROWS.values()]
     keys = [key for key, _ in ROWS.values()]
     rows = np.arange(len(keys))[::-1]  # the VAE on top
-    fig, (left, right) = plotting.figure(1, 2, figsize=(plotting.CONTENT_WIDTH, 3.2), sharey=True)
+    fig, (left, right) = plotting.figure(1, 2, figsize=(plotting.CONTENT_WIDTH, 3.6), sharey=True)
     base = scores["vae"]
     series = ((0.12, "log_px", "o", "log p(x)"), (-0.12, "elbo", "s", "ELBO"))
     for offset, quantity, marker, name in series:
@@ -191,7 +223,11 @@ def figure(ctx, scores):
     right.barh(rows, approximation, color=APPROXIMATION_COLOR, label="approximation")
     gap_errors = [2 * mean_and_se(scores[k]["gap"])[1] for k in keys]
     right.barh(
-        rows, amortization, left=approximation, color=AMORTIZATION_COLOR, label="amortization",
+        rows, amortization, left=approximation, color=AMORTIZATION_COLOR, label="amortization"
+    )
+    top = [float(scores[k]["top"].mean()) for k in keys]
+    right.barh(
+        rows, top, left=np.add(approximation, amortization), color=TOP_COLOR, label="top layer",
         xerr=gap_errors, capsize=3, error_kw={"color": "0.3", "linewidth": 1},
     )  # fmt: skip
     right.set(xlabel="nats")

@@ -2,98 +2,43 @@
 a second encoder q(u|z) (`vae.priors.HierarchicalPrior`), against the VAE.
 
 Its prior over z, p(z) = integral of p(z|u) p(u) du, is taken on a grid over
-u, so log p(x) is still exact (`vae.exact`, a grid over z around that). The
-bound it trains is lower than the ELBO of its q(z|x) under that exact prior by
-E_q[KL(q(u|z) || p(u|z))], a third gap above the split into approximation
-and amortization (`vae.gaps`): the inference gap of the top layer, measured
-as log p(z) on the grid minus the mean of many draws of its bound. The rate
-splits by layer: the top layer's is KL(q(u|z) || N(0, I)), in closed form.
-The grid over u is checked against importance sampling with q(u|z) at the
-test digits' codes.
+u, which this script checks against importance sampling with q(u|z) at the
+test digits' codes. The rate splits by layer: the top layer's is
+KL(q(u|z) || N(0, I)), in closed form; the rest is z's. Its log p(x), bound
+and gaps are scored with the other 2-D models in figures/extension_scores.py.
 
-Left: the learned p(z), with the test digits' codes. Right: each model's gap,
-split into its parts.
+Left: the learned p(z), with the test digits' codes. Right: the VAE's prior
+N(0, I), with its codes.
 """
 
 import math
 
-import numpy as np
 import torch
 
-from vae import exact, objectives
+from vae import objectives
 from vae.data import test_inputs
-from vae.gaps import inference_gaps
 from vae.site import plotting
 from vae.site.experiments import ACTIVE_NATS
-from vae.stats import mean_and_se
-from vae.words import compare_words
 
 PAGE = "extensions.md"
 MODELS = ("vae-2d-hierarchy", "vae-2d")
-STRIDE = {"quick": 25, "full": 5}  # every STRIDE-th test digit, as in extension_scores
-GRIDS = {"quick": exact.Grid(refine=2), "full": exact.Grid()}
-CODES = 64  # codes z ~ q(z|x) per digit for the top layer's gap
-TOP_DRAWS = 64  # draws u ~ q(u|z) per code for its bound
-CHECK_DRAWS = 2000  # importance samples per code for the check of the grid over u
-TIES, SEED = 2, 0
+CHECK_STRIDE = 5  # the check of the grid over u is made at every fifth test digit's code
+CHECK_DRAWS = 2000  # importance samples per code for that check
 HARDLY = 0.1  # a top layer with less than this share of the whole rate is "hardly used"
-PARTS = (
-    ("approximation", "approximation", "#607d8b"),
-    ("amortization", "amortization", "#d84315"),
-    ("top", "top layer q(u|z)", "#f9a825"),
-)
-
-
-def top_gap(model, x, generator):
-    """E_q(z|x)[KL(q(u|z) || p(u|z))] per digit: log p(z) on the grid minus the mean
-    of TOP_DRAWS draws of its bound, at CODES codes z ~ q(z|x) each. Both terms are
-    taken at the same codes, so the difference is far less noisy than the bound's
-    Monte Carlo estimate against the grid's ELBO. Zero for the VAE: no top layer."""
-    if model.prior is None:
-        return torch.zeros(len(x), dtype=torch.float64)
-    with torch.no_grad():
-        z, _ = model.sample_codes(model.encode(x), generator, CODES)  # (S, B, 2)
-        bound = torch.stack(
-            [model.prior.log_density_sample(z, None, generator) for _ in range(TOP_DRAWS)]
-        ).mean(0)
-        return (model.prior.log_density(z.double()) - bound.double()).mean(0)
+GRID_POINTS = 161  # per axis, where each prior's density is drawn
+SEED = 0
 
 
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
-    run, base = ctx.model("vae-2d-hierarchy"), ctx.model("vae-2d")
+    run = ctx.model("vae-2d-hierarchy")
     model, prior = run.model, run.model.prior
-    x = test_inputs(dataset, run.config.data.binarize)[:: STRIDE[ctx.profile]]
+    x = test_inputs(dataset, run.config.data.binarize)
     generator = torch.Generator().manual_seed(SEED)
-    grid = GRIDS[ctx.profile]
-    scores = {}
-    for key, r in (("hierarchy", run), ("vae", base)):
-        gaps = inference_gaps(r.model, x, grid)
-        top = top_gap(r.model, x, generator)
-        scores[key] = {
-            "log_px": gaps.log_px,
-            "elbo": gaps.elbo - top,  # the bound it trains
-            "gap": gaps.gap + top,
-            "approximation": gaps.approximation,
-            "amortization": gaps.amortization,
-            "top": top,
-        }
-    del scores["vae"]["top"]  # zero: the VAE has no top layer
-    for key, s in scores.items():
-        for quantity, values in s.items():
-            mean, se = mean_and_se(values)
-            ctx.number(f"{key}_{quantity}", mean)
-            ctx.number(f"{key}_{quantity}_se", se)
-    for quantity in ("log_px", "elbo", "amortization"):
-        difference, se = mean_and_se(scores["hierarchy"][quantity] - scores["vae"][quantity])
-        ctx.number(f"d_{quantity}", difference)
-        ctx.number(f"d_{quantity}_se", se)
-        ctx.words(f"{quantity}_words", compare_words(difference, se, TIES))
 
-    # The rate of each layer, at codes z ~ q(z|x) of every test digit.
-    everything = test_inputs(dataset, run.config.data.binarize)
+    # The rate of each layer, at one code z ~ q(z|x) of every test digit.
     with torch.no_grad():
-        q = model.encode(everything)
+        q = model.encode(x)
         z = q.mu + torch.exp(0.5 * q.logvar) * torch.randn(q.mu.shape, generator=generator)
         up = prior.up(z)
         top = objectives.gaussian_kl_per_dimension(up.mu, up.logvar)  # (N, 2)
@@ -109,43 +54,31 @@ def make(ctx):
 
     # The grid over u against importance sampling with q(u|z), at the codes' means.
     with torch.no_grad():
-        points = model.encode(x).mu
+        points = q.mu[::CHECK_STRIDE]
         draws = torch.stack(
             [prior.log_density_sample(points, None, generator) for _ in range(CHECK_DRAWS)]
         ).double()
         sampled = torch.logsumexp(draws, 0) - math.log(CHECK_DRAWS)
         on_grid = prior.log_density(points.double())
     ctx.number("check_draws", CHECK_DRAWS)
+    ctx.number("check_codes", len(points))
     ctx.number("check_max", float((sampled - on_grid).abs().max()))
-    ctx.number("digits", len(x))
-    ctx.number("codes", CODES)
-    ctx.number("top_draws", TOP_DRAWS)
-    figure(ctx, model, everything, dataset.test_labels, scores)
+    figure(ctx, {"two levels": model, "VAE": ctx.model("vae-2d").model}, x, dataset.test_labels)
 
 
-def figure(ctx, model, x, labels, scores):
-    fig, (left, right) = plotting.figure(
-        1, 2, figsize=(plotting.CONTENT_WIDTH, 3.4), width_ratios=(1, 1.2)
-    )
+def figure(ctx, models, x, labels):
+    """Each model's prior over z as shading, with its test codes, on shared axes."""
     with torch.no_grad():
-        codes = model.encode(x).mu.numpy()
-    limit = plotting.map_limit(codes)
-    axis = torch.linspace(-limit, limit, 161, dtype=torch.float64)
+        codes = {title: m.encode(x).mu.numpy() for title, m in models.items()}
+    limit = plotting.map_limit(*codes.values())
+    axis = torch.linspace(-limit, limit, GRID_POINTS, dtype=torch.float64)
     zz = torch.cartesian_prod(axis, axis)
-    with torch.no_grad():
-        density = torch.exp(model.log_prior(zz)).view(len(axis), len(axis)).T.numpy()
-    left.imshow(density, extent=(-limit, limit, -limit, limit), origin="lower", cmap="Greys")
-    plotting.latent_scatter(left, codes, labels.numpy(), "learned p(z), and codes", limit)
-    rows = np.arange(2)[::-1]
-    start = np.zeros(2)
-    for key, label, color in PARTS:
-        widths = np.array(
-            [float(scores[k].get(key, torch.zeros(1)).mean()) for k in ("vae", "hierarchy")]
-        )
-        right.barh(rows, widths, left=start, color=color, label=label)
-        start += widths
-    right.set(yticks=rows, yticklabels=["VAE", "two levels"], xlabel="nats")
-    right.set_title("gap log p(x) − bound", loc="left")
-    right.legend(loc="upper left", bbox_to_anchor=(0.0, -0.25), ncols=1)
+    fig, axes = plotting.figure(1, 2, figsize=(plotting.CONTENT_WIDTH, 3.6))
+    for ax, (title, model) in zip(axes, models.items(), strict=True):
+        with torch.no_grad():
+            density = torch.exp(model.log_prior(zz)).view(GRID_POINTS, GRID_POINTS).T.numpy()
+        ax.imshow(density, extent=(-limit, limit, -limit, limit), origin="lower", cmap="Greys")
+        plotting.latent_scatter(ax, codes[title], labels.numpy(), title, limit)
+    axes[1].set_ylabel("")
     plotting.check_text_size(fig)
     ctx.save("hierarchy.svg", plotting.svg_bytes(fig))

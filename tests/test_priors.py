@@ -15,6 +15,7 @@ from torch.distributions import Bernoulli, Categorical, Independent, MixtureSame
 from vae import data as vae_data
 from vae import exact, objectives
 from vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from vae.gaps import top_layer_gap
 from vae.models import build_model
 from vae.train import train
 
@@ -243,3 +244,36 @@ def test_a_hierarchy_above_three_dimensions_has_no_grid_but_still_trains_its_bou
     assert model.log_prior_sample(z).shape == (4,)
     x = torch.rand(4, 28, 28).bernoulli()
     assert torch.isfinite(model.terms(x).kl).all()
+
+
+def test_the_top_layer_gap_is_the_kl_from_q_u_to_the_true_posterior_of_u(hierarchy):
+    """`top_layer_gap` (Monte Carlo over u) against E_z KL(q(u|z) || p(u|z)) by
+    quadrature on the grid over u, at the same codes z, with
+    log p(u|z) = log p(z|u) + log p(u) - log p(z)."""
+    model = model_with("hierarchy", seed=3)
+    model.prior = hierarchy
+    x = torch.rand(3, 28, 28).bernoulli()
+    codes, draws = 8, 4000
+    gap = top_layer_gap(model, x, torch.Generator().manual_seed(5), codes, draws)
+    with torch.no_grad():
+        z, _ = model.sample_codes(model.encode(x), torch.Generator().manual_seed(5), codes)
+        z = z.double()  # (S, B, 2), the codes top_layer_gap drew
+        u, log_cell = hierarchy.top_grid()
+        down = hierarchy.down(u)
+        log_joint = objectives.gaussian_log_density(
+            z[..., None, :], down.mu.double(), down.logvar.double()
+        ) + objectives.gaussian_log_density(u.double())  # (S, B, G)
+        log_posterior = log_joint - hierarchy.log_density(z)[..., None]
+        up = hierarchy.up(z.float())
+        log_q = objectives.gaussian_log_density(
+            u.double(), up.mu.double()[..., None, :], up.logvar.double()[..., None, :]
+        )  # (S, B, G)
+        weight = torch.exp(log_q + log_cell)
+        kl = (weight * (log_q - log_posterior)).sum(-1).mean(0)
+    assert (gap > 0).all()
+    assert torch.allclose(gap, kl, atol=0.02, rtol=0.02)
+
+
+def test_a_model_without_a_top_layer_has_no_top_layer_gap():
+    model = model_with("normal")
+    assert (top_layer_gap(model, torch.rand(2, 28, 28)) == 0).all()

@@ -26,6 +26,7 @@ from vae.exact import Grid, GridPosterior, posterior_moments, posterior_on_grid
 from vae.families import Family, Posterior
 from vae.models import LatentModel
 from vae.posterior import count_peaks, peak_starts
+from vae.priors import HierarchicalPrior
 from vae.stats import mean_and_se
 
 DEFAULT_GRID = Grid()  # the grid of `vae.exact`'s defaults
@@ -260,3 +261,37 @@ def choose_digits(gaps: Gaps) -> dict[str, int]:
         "modes": next(several, by_approximation[0]),
         "missed": int(gaps.gap.argmax()),
     }
+
+
+TOP_CODES = 64  # codes z ~ q(z|x) per example for `top_layer_gap`
+TOP_DRAWS = 64  # draws u ~ q(u|z) per code for the bound on log p(z)
+
+
+@torch.no_grad()
+def top_layer_gap(
+    model: LatentModel,
+    x: torch.Tensor,
+    generator: torch.Generator | None = None,
+    codes: int = TOP_CODES,
+    draws: int = TOP_DRAWS,
+) -> torch.Tensor:
+    r"""What a two-level model's bound loses to its top encoder, per example: (B,), float64.
+
+    With a second code u above z (`vae.priors.HierarchicalPrior`), the bound it
+    trains is the ELBO of q(z|x) under the exact p(z), less
+
+    $$\mathbb{E}_{q(z \mid x)}\big[\mathrm{KL}(q(u \mid z) \,\|\, p(u \mid z))\big]
+    = \mathbb{E}_{q(z \mid x)}\big[\log p(z) - \mathbb{E}_{q(u \mid z)}[\log p(z \mid u)
+    + \log p(u) - \log q(u \mid z)]\big],$$
+
+    estimated at `codes` codes z per example, with `draws` draws of u for each.
+    Both terms are taken at the same codes, so the difference has far less
+    noise than a Monte Carlo bound set against the grid's ELBO. Zero for a model
+    without a top layer; log p(z) is on the grid over u, so z is at most 2-D.
+    """
+    prior = getattr(model, "prior", None)
+    if not isinstance(prior, HierarchicalPrior):
+        return torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
+    z, _ = model.sample_codes(model.encode(x), generator, codes)  # (S, B, D)
+    bound = torch.stack([prior.log_density_sample(z, None, generator) for _ in range(draws)])
+    return (prior.log_density(z.double()) - bound.double().mean(0)).mean(0)
