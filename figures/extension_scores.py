@@ -28,7 +28,7 @@ import torch
 from vae import exact
 from vae.bounds import check_gap_split, sample_log_weights
 from vae.data import test_inputs
-from vae.gaps import inference_gaps, top_layer_gap
+from vae.gaps import TOP_CODES, TOP_DRAWS, inference_gaps, top_layer_gap
 from vae.objectives import mean_iwae_bound
 from vae.site import plotting
 from vae.stats import mean_and_se
@@ -137,6 +137,8 @@ def make(ctx):
             )
             ctx.number(f"{key}_grid_wider", WIDER[name])
     ctx.number("grid_check_digits", CHECK_DIGITS)
+    ctx.number("top_codes", TOP_CODES)
+    ctx.number("top_draws", TOP_DRAWS)
     k = ctx.model("iwae-2d").config.train.k
     ctx.number("k", k)
     shortfalls = {}

@@ -8,11 +8,13 @@ KL(q(u|z) || N(0, I)), in closed form; the rest is z's. Its log p(x), bound
 and gaps are scored with the other 2-D models in figures/extension_scores.py.
 
 Left: the learned p(z), with the test digits' codes. Right: the VAE's prior
-N(0, I), with its codes.
+N(0, I), with its codes. Each prior is drawn as the contours that enclose
+MASSES of it.
 """
 
 import math
 
+import numpy as np
 import torch
 
 from vae import objectives
@@ -26,6 +28,7 @@ CHECK_STRIDE = 5  # the check of the grid over u is made at every fifth test dig
 CHECK_DRAWS = 2000  # importance samples per code for that check
 HARDLY = 0.1  # a top layer with less than this share of the whole rate is "hardly used"
 GRID_POINTS = 161  # per axis, where each prior's density is drawn
+MASSES = (0.5, 0.9, 0.99)  # each prior's contours enclose these shares of it
 SEED = 0
 
 
@@ -63,22 +66,36 @@ def make(ctx):
     ctx.number("check_draws", CHECK_DRAWS)
     ctx.number("check_codes", len(points))
     ctx.number("check_max", float((sampled - on_grid).abs().max()))
+    shares = [f"{100 * m:g} %" for m in MASSES]
+    ctx.words("masses", ", ".join(shares[:-1]) + " and " + shares[-1])
     figure(ctx, {"two levels": model, "VAE": ctx.model("vae-2d").model}, x, dataset.test_labels)
 
 
+def mass_levels(density, cell):
+    """The densities whose contours enclose each share of MASSES of a density on a
+    grid of cells of area `cell`, increasing (as `contour` wants them)."""
+    values = np.sort(density.ravel())[::-1]
+    mass = np.cumsum(values) * cell
+    return sorted(float(values[np.searchsorted(mass, share)]) for share in MASSES)
+
+
 def figure(ctx, models, x, labels):
-    """Each model's prior over z as shading, with its test codes, on shared axes."""
+    """Each model's prior over z as contours, over its test codes, on shared axes."""
     with torch.no_grad():
         codes = {title: m.encode(x).mu.numpy() for title, m in models.items()}
     limit = plotting.map_limit(*codes.values())
     axis = torch.linspace(-limit, limit, GRID_POINTS, dtype=torch.float64)
     zz = torch.cartesian_prod(axis, axis)
     fig, axes = plotting.figure(1, 2, figsize=(plotting.CONTENT_WIDTH, 3.6))
+    cell = float(axis[1] - axis[0]) ** 2
     for ax, (title, model) in zip(axes, models.items(), strict=True):
+        plotting.latent_scatter(ax, codes[title], labels.numpy(), title, limit)
         with torch.no_grad():
             density = torch.exp(model.log_prior(zz)).view(GRID_POINTS, GRID_POINTS).T.numpy()
-        ax.imshow(density, extent=(-limit, limit, -limit, limit), origin="lower", cmap="Greys")
-        plotting.latent_scatter(ax, codes[title], labels.numpy(), title, limit)
+        ax.contour(
+            axis.numpy(), axis.numpy(), density, levels=mass_levels(density, cell),
+            colors=plotting.INK, linewidths=(0.7, 1.1, 1.6),
+        )  # fmt: skip
     axes[1].set_ylabel("")
     plotting.check_text_size(fig)
     ctx.save("hierarchy.svg", plotting.svg_bytes(fig))
