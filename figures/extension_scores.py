@@ -33,7 +33,7 @@ from vae.objectives import mean_iwae_bound
 from vae.site import plotting
 from vae.stats import mean_and_se
 from vae.train import step_flops
-from vae.words import compare_words, quantifier
+from vae.words import marginal_words, quantifier
 
 PAGE = "extensions.md"
 # name in the store: key on the page, label in the figure
@@ -111,12 +111,8 @@ def score(run, x, grid, generator, train_digits):
 
 
 def comparison(difference, se, *words):
-    """'above', 'level with' or 'below' (or the three `words`, `compare_words`),
-    'marginally' so within MARGINAL standard errors: a single training run barely
-    past the line."""
-    said = compare_words(difference, se, TIES, *words)
-    level = words[1] if words else "level with"
-    return f"marginally {said}" if said != level and abs(difference) < MARGINAL * se else said
+    """`vae.words.marginal_words` at this page's TIES and MARGINAL."""
+    return marginal_words(difference, se, TIES, MARGINAL, *words)
 
 
 def make(ctx):

@@ -50,7 +50,20 @@ def make(ctx):
     ctx.number("top_rate", top_rate)
     ctx.number("bottom_rate", bottom_rate)
     share = top_rate / (top_rate + bottom_rate)
-    ctx.words("top_use", "hardly used" if share < HARDLY else "used")
+    hardly = share < HARDLY
+    ctx.words("top_use", "hardly used" if hardly else "used")
+    ctx.words(
+        "reading",
+        "With so little in u, a code z tells little about u; unless the top encoder "
+        "misses a great deal (its loss, below, says it does not), p(z|u) can then barely "
+        "depend on u, and p(z) is close to a single Gaussian with a learned mean and "
+        "spread, which the VAE's networks could match by shifting and scaling its code. "
+        "This model is then little more than a VAE with its code reparameterized, and "
+        "the differences between the two below are differences between two training runs."
+        if hardly
+        else "What the top layer can do is shape p(z) towards the codes, the job the "
+        "VampPrior did; the figure shows how far it does.",
+    )
     ctx.number("top_active", int((top.mean(0) > ACTIVE_NATS).sum()))
     ctx.number("active_threshold", ACTIVE_NATS)
     ctx.number("top_dim", top.shape[1])
@@ -66,6 +79,7 @@ def make(ctx):
     ctx.number("check_draws", CHECK_DRAWS)
     ctx.number("check_codes", len(points))
     ctx.number("check_max", float((sampled - on_grid).abs().max()))
+    ctx.number("check_mean", float((sampled - on_grid).mean()))
     shares = [f"{100 * m:g} %" for m in MASSES]
     ctx.words("masses", ", ".join(shares[:-1]) + " and " + shares[-1])
     figure(ctx, {"two levels": model, "VAE": ctx.model("vae-2d").model}, x, dataset.test_labels)

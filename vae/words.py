@@ -153,6 +153,16 @@ def compare_words(
     return {"ahead": higher, "tied": level, "behind": lower}[verdict(difference, se, ties)]
 
 
+def marginal_words(
+    difference: float, se: float, ties: float = 2.0, marginal: float = 3.0, *words: str
+) -> str:
+    """`compare_words`, with "marginally" before a verdict within `marginal` standard
+    errors: one training run barely past the line is weak evidence."""
+    said = compare_words(difference, se, ties, *words)
+    level = words[1] if words else "level with"
+    return f"marginally {said}" if said != level and abs(difference) < marginal * se else said
+
+
 def elbo_verdict(verdicts: dict[str, list[str]]) -> str:
     """'the VAE is ahead of A, ties B and trails C', from the models in each `verdict`."""
     verbs = {"ahead": "is ahead of", "tied": "ties", "behind": "trails"}
