@@ -99,8 +99,7 @@ def make(ctx):
             ctx.words(f"{key}_vs_plain_{label}", words)
     warmup = ctx.model("collapse-warmup").config.train
     history = ctx.model("collapse-warmup").history
-    full = warmup.warmup_epochs + 1  # the first epoch at full weight
-    ctx.number("warmup_epochs", warmup.warmup_epochs)
+    full = min(warmup.warmup_epochs + 1, len(history))  # the first epoch at full weight
     ctx.number("full_weight_epoch", full)
     ctx.number("epochs", warmup.epochs)
     ctx.number("warmup_kl_full", history[full - 1]["test_kl"])
