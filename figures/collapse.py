@@ -99,10 +99,11 @@ def make(ctx):
             ctx.words(f"{key}_vs_plain_{label}", words)
     warmup = ctx.model("collapse-warmup").config.train
     history = ctx.model("collapse-warmup").history
-    full = min(warmup.warmup_epochs + 1, len(history))  # the first epoch at full weight
+    full = warmup.warmup_epochs + 1  # the first epoch at full weight
     ctx.number("full_weight_epoch", full)
     ctx.number("epochs", warmup.epochs)
-    ctx.number("warmup_kl_full", history[full - 1]["test_kl"])
+    # (A run shorter than its warm-up, as in the quick profile, gives its last epoch.)
+    ctx.number("warmup_kl_full", history[min(full, len(history)) - 1]["test_kl"])
     ctx.number("warmup_kl_last", history[-1]["test_kl"])
     ctx.number("latent_dim", plain.size)
     ctx.number("test_digits", len(x))
