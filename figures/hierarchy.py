@@ -44,7 +44,7 @@ def make(ctx):
     # The rate of each layer, at one code z ~ q(z|x) of every test digit.
     with torch.no_grad():
         q = model.encode(x)
-        z = q.mu + torch.exp(0.5 * q.logvar) * torch.randn(q.mu.shape, generator=generator)
+        z = model.sample_posterior(q, generator)
         up = prior.up(z)
         top = objectives.gaussian_kl_per_dimension(up.mu, up.logvar)  # (N, 2)
         total = model.kl(q, z, q.log_prob(z), generator)

@@ -117,6 +117,13 @@ TOP_BOX, TOP_STEP = 6.0, 0.2  # the grid over u of `HierarchicalPrior.log_densit
 TOP_CHUNK = 1024  # codes z per pass of that grid; memory only
 
 
+def _draw(p: Posterior, generator: torch.Generator | None) -> torch.Tensor:
+    """One draw of a diagonal Gaussian, mu + sigma * eps (`vae.models.reparameterize`,
+    which this module cannot import: the models import it)."""
+    eps = torch.randn(p.mu.shape, generator=generator, device=p.mu.device, dtype=p.mu.dtype)
+    return p.mu + torch.exp(0.5 * p.logvar) * eps
+
+
 class GaussianLayer(nn.Module):
     """a -> N(mu(a), diag e^logvar(a)): one hidden layer, then a mean and a log-variance."""
 
@@ -147,8 +154,7 @@ class HierarchicalPrior(nn.Module):
         """log p(z|u) + log p(u) - log q(u|z) at one u ~ q(u|z) per code: a
         lower-bound estimate of log p(z), for codes (..., D): (...). `encode` is not read."""
         q = self.up(z)
-        eps = torch.randn(q.mu.shape, generator=generator, device=z.device, dtype=q.mu.dtype)
-        u = q.mu + torch.exp(0.5 * q.logvar) * eps
+        u = _draw(q, generator)
         log_q = objectives.gaussian_log_density(u, q.mu, q.logvar)
         return self.down(u).log_prob(z) + objectives.gaussian_log_density(u) - log_q
 
@@ -204,9 +210,7 @@ class HierarchicalPrior(nn.Module):
         device = self.up.head.weight.device
         dim = self.up.head.out_features // 2
         u = torch.randn((n, dim), generator=generator, device=device)
-        p = self.down(u)
-        eps = torch.randn(p.mu.shape, generator=generator, device=device)
-        return p.mu + torch.exp(0.5 * p.logvar) * eps
+        return _draw(self.down(u), generator)
 
 
 Prior = MixturePrior | VampPrior | HierarchicalPrior
