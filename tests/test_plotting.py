@@ -23,6 +23,28 @@ def test_an_svg_is_the_same_bytes_every_time_and_carries_no_date():
     assert b"<dc:date>" not in first and b"<text" not in first  # glyphs as paths
 
 
+def test_the_layout_puts_every_subfigure_and_axes_on_a_grid_near_where_matplotlib_would():
+    """A hair's difference in the layout's solver, from one process to the next,
+    would flip an SVG coordinate's last digit; positions on a grid cannot."""
+    placed = []
+    for layout in (None, "constrained"):
+        fig = plotting.canvas((6.5, 4.8))
+        if layout:
+            fig.set_layout_engine(layout)
+        top, bottom = fig.subfigures(2, 1, height_ratios=(2.0, 2.8))
+        top.subplots(2, 1)
+        bottom.subplots().set_ylabel("two\nlines")
+        fig.draw_without_rendering()
+        boxes = [a.get_position() for a in fig.axes] + [s.bbox_relative for s in fig.subfigs]
+        placed.append(np.array([b.get_points() for b in boxes]))
+    rounded, plain = placed
+    steps = rounded / plotting.LAYOUT_GRID
+    assert np.allclose(steps, np.round(steps), rtol=0, atol=1e-6)
+    off_grid = np.abs(plain / plotting.LAYOUT_GRID - np.round(plain / plotting.LAYOUT_GRID))
+    assert off_grid.max() > 1e-3  # matplotlib alone leaves them anywhere
+    assert np.allclose(rounded, plain, rtol=0, atol=plotting.LAYOUT_GRID)
+
+
 def test_text_smaller_than_a_caption_is_refused():
     plotting.check_text_size(line_figure())
     with pytest.raises(ValueError, match=re.escape("'a line' (9.0 pt)")):
