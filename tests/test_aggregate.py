@@ -4,6 +4,7 @@ plain Monte Carlo, the two extreme cases of the split, and dense scans."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import distributions as dist
@@ -256,3 +257,16 @@ def test_hole_indicators_take_a_learned_prior_as_its_log_density():
     log_ratio = mixture(mu, logvar).log_prob(z) - log_prior
     assert holes.tolist() == (log_ratio < math.log(0.2)).double().tolist()
     assert holes.tolist() != aggregate.hole_indicators(mu, logvar, z, 0.2).tolist()
+
+
+def test_unit_activity_is_the_variance_of_each_posterior_mean_over_the_examples():
+    generator = torch.Generator().manual_seed(0)
+    spreads = torch.tensor([0.0, 0.05, 1.0, 3.0])
+    means = torch.randn(20_000, 4, generator=generator) * spreads + torch.tensor([5.0, 0, 0, -2])
+    activity = aggregate.unit_activity(means)
+    assert activity.dtype == torch.float64
+    np.testing.assert_allclose(activity.numpy(), np.var(means.double().numpy(), axis=0))
+    np.testing.assert_allclose(activity.numpy(), (spreads**2).numpy(), rtol=0.03, atol=1e-12)
+    # a dimension whose mean never moves is inactive however far from 0 it sits
+    active = (activity > aggregate.ACTIVE_UNIT).tolist()
+    assert active == [False, False, True, True]

@@ -219,6 +219,25 @@ def class_shares(
     return per_point.mean(dim=0), spread
 
 
+ACTIVE_UNIT = 1e-2  # Burda et al.'s threshold: a dimension whose activity exceeds it is active
+
+
+def unit_activity(means: torch.Tensor) -> torch.Tensor:
+    r"""Each code dimension's activity, $A_u = \operatorname{Var}_x \mathbb{E}_{q(z \mid x)}[z_u]$:
+    how much the posterior mean of dimension u moves from one example to the next
+    (Burda, Grosse & Salakhutdinov 2016, "Importance Weighted Autoencoders",
+    section 5.2). A dimension whose mean stays put tells the decoder nothing about
+    which example it decodes; Burda et al. call it active when $A_u > 10^{-2}$.
+
+    Args:
+        means: E_q[z] of each example, shape (N, D).
+
+    Returns:
+        Tensor of shape (D,), float64: the variance over the N examples.
+    """
+    return means.double().var(dim=0, correction=0)
+
+
 def nearest_neighbour_distances(z: torch.Tensor) -> torch.Tensor:
     """The distance from each point z_n (N, D) to the nearest other point: (N,).
 

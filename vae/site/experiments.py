@@ -229,6 +229,11 @@ EXPERIMENTS: dict[str, Experiment] = {
             Experiment(beta_name(b), f"20-D VAE, beta = {b:g}", _sweep(beta=b))
             for b in (*BETAS, float(PIXELS))
         ),
+        Experiment(
+            "iwae-20d",
+            f"the sweep's 20-D VAE trained on the importance-weighted bound, k = {IWAE_K}",
+            _sweep(objective="iwae", k=IWAE_K),
+        ),
         *(
             Experiment(
                 sigma_name(s),
