@@ -64,7 +64,10 @@ def make(ctx):
     d, se = mean_and_se(gap["iwae-20d"] - gap["vae-20d-beta-1"])
     ctx.number("d_gap", d)
     ctx.number("d_gap_se", se)
-    ctx.words("gap_words", marginal_words(d, se, TIES, MARGINAL, "wider", "as wide as", "narrower"))
+    ctx.words(
+        "gap_words",
+        marginal_words(d, se, TIES, MARGINAL, "wider than", "as wide as", "narrower than"),
+    )
     counts = {name: int((a > ACTIVE_UNIT).sum()) for name, a in activity.items()}
     ctx.words("units_sentence", units_sentence(counts["vae-20d-beta-1"], counts["iwae-20d"], dims))
     ctx.number("dims", dims)
@@ -105,7 +108,15 @@ def draw(ctx, activity):
             label=TITLES[name],
         )
     ax.axhline(ACTIVE_UNIT, color=plotting.INK, linestyle=":", linewidth=1.2)
+    ax.annotate(
+        "active above this line",
+        (1, ACTIVE_UNIT),
+        xytext=(0, 4),
+        textcoords="offset points",
+        va="bottom",
+        color=plotting.INK,
+    )
     ax.set_xlabel("dimension, most active first")
     ax.set_ylabel("activity (variance of\nthe posterior mean)")
-    ax.legend(loc="upper right")
+    ax.legend(loc="center left")
     ctx.save("iwae-units.svg", plotting.svg_bytes(fig))
