@@ -136,8 +136,9 @@ def verdicts(ctx, scores):
     if undone and elbo == "above" and holds:
         reading = (
             "Annealing found a better ELBO with more of the code in use, and kept most of "
-            "that code once the weight was full: for runs this short, the plain run's "
-            "collapse was where its training got stuck, not where the ELBO leads."
+            "that code once the weight was full: after runs this short, the plain run's "
+            "collapse is not the best ELBO this model can reach. Whether the annealed run "
+            "would keep its code under the full ELBO for longer, these runs do not show."
         )
     elif undone and elbo.endswith("above"):
         reading = (

@@ -19,7 +19,9 @@ import torch
 
 from vae import objectives
 from vae.data import test_inputs
+from vae.errors import VAEError
 from vae.gaps import top_layer_gap
+from vae.priors import closest_gaussian
 from vae.site import plotting
 from vae.site.experiments import ACTIVE_NATS
 
@@ -30,6 +32,8 @@ CHECK_DRAWS = 2000  # importance samples per code for that check
 HARDLY = 0.1  # a top layer with less than this share of the whole rate ...
 HARDLY_NATS = 0.5  # ... and less than this many nats is "hardly used"
 GRID_POINTS = 161  # per axis, where each prior's density is drawn
+FIT_SHARE = 0.99  # the prior's mass outside the closest Gaussian's ellipse of this mass
+GRID_LOSS = 1e-3  # the grid of that comparison may miss at most this much of the prior
 MASSES = (0.5, 0.9, 0.99)  # each prior's contours enclose these shares of it
 SEED = 0
 
@@ -62,14 +66,20 @@ def make(ctx):
         "reading",
         "With so little in the top code, a digit's code says little about it; since the top "
         "encoder also misses little, the prior over z can then barely depend on the top "
-        "code, and is close to a single Gaussian with a learned mean and spread, which the "
-        "VAE's networks could match by shifting and scaling their code. This model is then "
-        "little more than a VAE with its code reparameterized, and the differences between "
-        "the two below are differences between two training runs."
+        "code, and should be close to a Gaussian with a learned mean and covariance, which "
+        "the VAE's networks could match by shifting and scaling their code."
         if hardly and missed < ACTIVE_NATS
         else "What the top layer can do is shape the prior over z towards the codes, the job "
         "the VampPrior did; the figure shows how far it does.",
     )
+    fit = closest_gaussian(prior.log_density, share=FIT_SHARE)
+    if fit.mass < 1 - GRID_LOSS:
+        raise VAEError(f"hierarchy: the grid holds only {fit.mass:.4f} of the prior")
+    ctx.number("closest_kl", fit.kl)
+    ctx.number("outside_percent", 100 * fit.outside)
+    ctx.number("ellipse_percent", round(100 * FIT_SHARE))
+    ctx.number("gaussian_outside_percent", round(100 * (1 - FIT_SHARE)))
+    ctx.words("tails", "heavier than" if fit.outside > 1 - FIT_SHARE else "no heavier than")
     per_dimension = top.mean(0).sort(descending=True).values
     ctx.number("top_kl_first", float(per_dimension[0]))
     ctx.number("top_kl_second", float(per_dimension[1]))

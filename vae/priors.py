@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -225,3 +226,47 @@ def build_prior(config: ModelConfig) -> Prior | None:
     if config.prior == "vamp":
         return VampPrior(config.image_shape, config.prior_components)
     return None
+
+
+class GaussianFit(NamedTuple):
+    """A density over a 2-D code against the Gaussian closest to it."""
+
+    mass: float  # the density's mass on the grid: near 1 if the grid holds it
+    mean: torch.Tensor  # (2,), float64
+    covariance: torch.Tensor  # (2, 2), float64
+    kl: float  # KL(p || N(mean, covariance)), nats
+    outside: float  # p's mass outside that Gaussian's ellipse of mass `share`
+
+
+def closest_gaussian(
+    log_density: Callable[[torch.Tensor], torch.Tensor],
+    box: float = 14.0,
+    step: float = 0.1,
+    share: float = 0.99,
+) -> GaussianFit:
+    r"""How far a density p over a 2-D code is from being Gaussian, by the midpoint
+    rule on a grid over [-box, box]^2.
+
+    Of all Gaussians q, the one with p's own mean and covariance minimises
+    KL(p || q) (matching moments is the projection of p onto the Gaussians in
+    that direction), so that KL is p's distance from the Gaussian family. The
+    mass of p outside the fitted Gaussian's ellipse of mass `share` says which
+    way it differs: more than 1 - share means heavier tails.
+
+    Args:
+        log_density: log p(z) of codes (N, 2) in float64, as (N,).
+    """
+    axis = -box + step * (torch.arange(round(2 * box / step), dtype=torch.float64) + 0.5)
+    z = torch.cartesian_prod(axis, axis)
+    with torch.no_grad():
+        log_p = torch.cat([log_density(part) for part in z.split(TOP_CHUNK * 16)]).double()
+    p = torch.exp(log_p) * step**2
+    mass = float(p.sum())
+    mean = (p[:, None] * z).sum(0) / mass
+    d = z - mean
+    covariance = (p[:, None, None] * d[:, :, None] * d[:, None, :]).sum(0) / mass
+    fitted = torch.distributions.MultivariateNormal(mean, covariance)
+    kl = float((p * (log_p - fitted.log_prob(z))).sum() / mass)
+    squared = (d @ torch.linalg.inv(covariance) * d).sum(1)  # Mahalanobis distance^2
+    outside = float(p[squared > -2 * math.log(1 - share)].sum() / mass)
+    return GaussianFit(mass, mean, covariance, kl, outside)
