@@ -20,7 +20,6 @@ draws.
 """
 
 import dataclasses
-import math
 
 import numpy as np
 import torch
@@ -32,7 +31,7 @@ from vae.gaps import TOP_CODES, TOP_DRAWS, inference_gaps, top_layer_gap
 from vae.objectives import mean_iwae_bound
 from vae.site import plotting
 from vae.stats import mean_and_se
-from vae.train import step_flops
+from vae.train import training_flops
 from vae.words import marginal_words, quantifier
 
 PAGE = "extensions.md"
@@ -77,18 +76,6 @@ AMORTIZATION_COLOR = "#d84315"
 TOP_COLOR = "#f9a825"
 
 
-def training_flops(run, x, train_digits):
-    """The matrix-product FLOPs of the model's whole training run: one step's on a
-    batch of its size, times its steps. A cost that, unlike a time, every build
-    measures the same (times are on the training page)."""
-    settings = run.config.train
-    batch = x[: settings.batch_size]
-    if len(batch) < settings.batch_size:  # repeat the digits to a full batch
-        batch = batch.repeat(-(-settings.batch_size // len(batch)), 1, 1)[: settings.batch_size]
-    steps = math.ceil(train_digits / settings.batch_size) * settings.epochs
-    return step_flops(run.model, batch, settings) * steps
-
-
 def score(run, x, grid, generator, train_digits):
     """log p(x), the bound it trains, the gap's split and the rate of a model, per
     digit, and the FLOPs of its training."""
@@ -106,7 +93,7 @@ def score(run, x, grid, generator, train_digits):
         "amortization": gaps.amortization,
         "top": top,
         "kl": terms.kl.mean(0).double(),
-        "gflops": training_flops(run, x, train_digits) / 1e9,
+        "gflops": training_flops(model, x, run.config.train, train_digits) / 1e9,
     }
 
 

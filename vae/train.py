@@ -290,6 +290,18 @@ def step_flops(model: LatentModel, x: torch.Tensor, settings: TrainConfig) -> in
     return counter.get_total_flops()
 
 
+def training_flops(model: LatentModel, x: torch.Tensor, settings: TrainConfig, digits: int) -> int:
+    """The matrix-product FLOPs of a whole training run on `digits` training
+    examples: one step's on a batch of the run's size from x (repeated if x is
+    smaller), times the run's steps (`step_flops`)."""
+    batch = x[: settings.batch_size]
+    if len(batch) < settings.batch_size:
+        repeats = -(-settings.batch_size // len(batch))
+        batch = batch.repeat(repeats, *([1] * (batch.dim() - 1)))[: settings.batch_size]
+    steps = math.ceil(digits / settings.batch_size) * settings.epochs
+    return step_flops(model, batch, settings) * steps
+
+
 def _progress_bar(total: int, show: bool | None, description: str):
     from tqdm.auto import tqdm  # imported here: start-up stays lean
 
