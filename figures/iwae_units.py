@@ -48,12 +48,8 @@ def make(ctx):
             "ldraws": iwae_bound(weights),
         }
         key = KEYS[name]
-        active = int((activity[name] > ACTIVE_UNIT).sum())
-        ctx.number(f"{key}_active", active)
-        for bound, values in bounds[name].items():
-            mean, se = mean_and_se(values)
-            ctx.number(f"{key}_{bound}", mean)
-            ctx.number(f"{key}_{bound}_se", se)
+        ctx.number(f"{key}_active", int((activity[name] > ACTIVE_UNIT).sum()))
+        ctx.number(f"{key}_ldraws", float(bounds[name]["ldraws"].mean()))
     for bound in ("elbo", "lk", "ldraws"):
         d, se = mean_and_se(bounds["iwae-20d"][bound] - bounds["vae-20d-beta-1"][bound])
         ctx.number(f"d_{bound}", d)

@@ -40,7 +40,8 @@ LABELS = {
     "sigma-vae-fixed-0.03": "σ-VAE, σ = 0.03 (gray)",
     "sigma-vae-learned": "σ-VAE, σ learned (gray)",
     "vq-vae": "VQ-VAE, uniform prior",
-    "vae-20d-tiny-kl": "tiny KL weight",
+    "conv-20d-tiny-kl": "conv, tiny KL weight",
+    "conv-20d": "conv, β = 1",
     "collapse": "collapse: plain",
     "collapse-warmup": "collapse: annealing",
     "collapse-free-bits": "collapse: free bits",
@@ -59,7 +60,8 @@ MODELS = (  # as LABELS
     "sigma-vae-fixed-0.03",
     "sigma-vae-learned",
     "vq-vae",
-    "vae-20d-tiny-kl",
+    "conv-20d-tiny-kl",
+    "conv-20d",
     "collapse",
     "collapse-warmup",
     "collapse-free-bits",
@@ -108,12 +110,14 @@ def make(ctx):
         x = x_all[:: settings["stride"]]
         elbo, bound, rate = scores(run, x, settings["draws"], generator)
         k = key(name)
-        for quantity, values in (("elbo", elbo), ("bound", bound), ("rate", rate)):
+        for quantity, values in (("elbo", elbo), ("bound", bound)):
             if values is not None:
                 mean, se = mean_and_se(values.double())
                 ctx.number(f"{k}_{quantity}", mean)
                 ctx.number(f"{k}_{quantity}_se", se)
-        ctx.number(f"{k}_dims", run.config.model.latent_dim)
+        ctx.number(f"{k}_rate", float(rate.double().mean()))
+        if run.config.model.kind != "vq-vae":  # its code is counted in tokens
+            ctx.number(f"{k}_dims", run.config.model.latent_dim)
         active = active_dimensions(run.model, x_all)
         if active is not None:
             ctx.number(f"{k}_active", active)

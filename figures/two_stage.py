@@ -1,6 +1,6 @@
-"""An autoencoder trained as the first stage of a latent generative model: the
-20-D VAE of the beta sweep with a tiny KL weight, against the sweep's beta = 1
-model. The tiny weight buys reconstructions, and leaves codes whose
+"""An autoencoder trained as the first stage of a latent generative model: a
+small convolutional VAE with a 20-D code and a tiny KL weight, against the
+same network at beta = 1. The tiny weight buys reconstructions, and leaves codes whose
 distribution is far from the prior N(0, I), so codes drawn from the prior decode
 badly. A second model fitted to the training digits' codes restores sampling;
 the cheapest one is a Gaussian with a full covariance, fitted in closed form
@@ -24,8 +24,8 @@ from vae.site.experiments import TINY_BETA
 from vae.stats import mean_and_se
 
 PAGE = "extensions.md"
-MODELS = ("vae-20d-tiny-kl", "vae-20d-beta-1")
-KEYS = {"vae-20d-tiny-kl": "tiny", "vae-20d-beta-1": "unit"}
+MODELS = ("conv-20d-tiny-kl", "conv-20d")
+KEYS = {"conv-20d-tiny-kl": "tiny", "conv-20d": "unit"}
 SHOWN, SAMPLES = 8, 8
 SEED = 0
 

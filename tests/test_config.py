@@ -37,6 +37,8 @@ def test_the_command_line_offers_what_the_configs_accept():
     assert set(train["--prior"].choices) == {"normal", "mixture", "vamp", "hierarchy"}
     assert set(train["--decoder"].choices) == field_choices(ModelConfig, "decoder")
     assert set(train["--decoder"].choices) == {"mlp", "autoregressive"}
+    assert set(train["--network"].choices) == field_choices(ModelConfig, "network")
+    assert set(train["--network"].choices) == {"mlp", "conv"}
     assert set(train["--binarize"].choices) == field_choices(DataConfig, "binarize")
     assert set(train["--binarize"].choices) == {"continuous", "fixed", "dynamic"}
     assert set(train["--dataset"].choices) == field_choices(DataConfig, "dataset")
@@ -58,6 +60,7 @@ def test_the_command_line_offers_what_the_configs_accept():
         (ModelConfig, "posterior", config.POSTERIORS),
         (ModelConfig, "prior", config.PRIORS),
         (ModelConfig, "decoder", config.DECODERS),
+        (ModelConfig, "network", config.NETWORKS),
         (DataConfig, "binarize", config.BINARIZATIONS),
         (DataConfig, "dataset", config.DATASETS),
         (TrainConfig, "precision", config.PRECISIONS),
@@ -194,6 +197,11 @@ def test_iwae_needs_an_encoder_that_learns_its_variance(kind):
         ({"code_groups": 2}, "code_groups is for the vq-vae only"),
         ({"kind": "vq-vae", "codebook_size": 0}, "codebook_size must be an integer >= 1, got 0"),
         ({"kind": "vq-vae", "code_groups": 3}, "code_groups (3) must divide latent_dim (2)"),
+        ({"network": "conv", "kind": "vq-vae"}, "a conv network is for the vae, ae and noisy-ae"),
+        ({"network": "conv", "decoder": "autoregressive"}, "not vae with the autoregressive"),
+        ({"network": "conv", "image_shape": (30, 30)}, "whose sides divide by 4, got (30, 30)"),
+        ({"network": "conv", "image_shape": (784,)}, "needs 2-D images"),
+        ({"network": "conv", "hidden_sizes": (200,)}, "hidden_sizes is for the mlp network only"),
     ],
 )
 def test_bad_posterior_and_prior_settings_are_refused(settings, message):

@@ -317,3 +317,14 @@ def test_the_built_page_matches_the_saved_configs(built_site):
         assert cells["Precision"] == training_page.PRECISION_WORDS[saved["precision"]], name
         assert re.fullmatch(r"\d+\.\d s", cells["Time"]), name
     assert "{{" not in page and "cannot be listed" not in page
+
+
+def test_a_conv_network_is_described_by_its_channels_kernels_and_strides():
+    model = build_model(ModelConfig(network="conv", latent_dim=20))
+    assert training_page.layers(model.encoder.body) == (
+        "conv 16, 4×4 stride 2 ReLU → conv 32, 4×4 stride 2 ReLU"
+    )
+    assert training_page.layers(model.decoder.body) == (
+        "20 → 1568 ReLU → transposed conv 16, 4×4 stride 2 ReLU"
+    )
+    assert training_page.output_width(model.decoder.output) == "transposed conv 1, 4×4 stride 2"

@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         IDX_DATASETS,
         LIKELIHOODS,
         MODEL_KINDS,
+        NETWORKS,
         OBJECTIVES,
         POSTERIORS,
         PRECISIONS,
@@ -98,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=model_config.decoder,
         help="autoregressive: each pixel's logit also given the pixels before it in raster "
         "order (model vae, bernoulli likelihood)",
+    )
+    train.add_argument(
+        "--network",
+        choices=NETWORKS,
+        default=model_config.network,
+        help="conv: convolutional encoder and decoder, two stride-2 layers each way "
+        "(--hidden is then unused)",
     )
     train.add_argument(
         "--observation-sigma",

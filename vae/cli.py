@@ -72,6 +72,7 @@ def _train(args: argparse.Namespace) -> None:
             codebook_size=args.codebook_size,
             code_groups=args.code_groups,
             decoder=args.decoder,
+            network=args.network,
         ),
         DataConfig(args.dataset, args.binarize),
         TrainConfig(

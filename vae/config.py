@@ -27,6 +27,9 @@ PriorKind = Literal["normal", "mixture", "vamp", "hierarchy"]
 # The decoder's p(x|z): pixels independent given z, or each also given the pixels
 # before it in raster order (an autoregressive decoder, Bernoulli pixels only).
 DecoderKind = Literal["mlp", "autoregressive"]
+# The encoder's and decoder's layers: fully connected, or convolutional (two
+# stride-2 convolutions down to a quarter of the image's sides, and back up).
+NetworkKind = Literal["mlp", "conv"]
 Binarization = Literal["continuous", "fixed", "dynamic"]
 Precision = Literal["fp32", "bf16"]
 # What training maximises: the ELBO, or the importance-weighted bound L_k.
@@ -40,6 +43,7 @@ LIKELIHOODS: tuple[str, ...] = get_args(Likelihood)
 POSTERIORS: tuple[str, ...] = get_args(PosteriorFamily)
 PRIORS: tuple[str, ...] = get_args(PriorKind)
 DECODERS: tuple[str, ...] = get_args(DecoderKind)
+NETWORKS: tuple[str, ...] = get_args(NetworkKind)
 BINARIZATIONS: tuple[str, ...] = get_args(Binarization)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 OBJECTIVES: tuple[str, ...] = get_args(Objective)
@@ -68,6 +72,7 @@ LATER_FIELDS = frozenset(
         "code_groups",
         "commitment",
         "decoder",
+        "network",
     }
 )
 
@@ -110,6 +115,7 @@ class ModelConfig:
     codebook_size: int = 64  # vectors in the "vq-vae" codebook
     code_groups: int = 1  # "vq-vae": z is cut into this many vectors, each quantised alone
     decoder: DecoderKind = "mlp"  # "autoregressive": each pixel also given the ones before it
+    network: NetworkKind = "mlp"  # "conv": convolutional encoder and decoder (hidden_sizes unused)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
@@ -167,6 +173,21 @@ class ModelConfig:
                 f"an autoregressive decoder needs model vae and a bernoulli likelihood, "
                 f"not {self.kind} and {self.likelihood}"
             )
+        if self.network not in NETWORKS:
+            raise ConfigError(f"network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
+        if self.network == "conv":
+            if self.kind == "vq-vae" or self.decoder != "mlp":
+                raise ConfigError(
+                    "a conv network is for the vae, ae and noisy-ae with pixels independent "
+                    f"given z, not {self.kind} with the {self.decoder} decoder"
+                )
+            if len(self.image_shape) != 2 or any(side % 4 for side in self.image_shape):
+                raise ConfigError(
+                    "a conv network needs 2-D images whose sides divide by 4, "
+                    f"got {self.image_shape}"
+                )
+            if not _is_default(self, "hidden_sizes"):
+                raise ConfigError("hidden_sizes is for the mlp network only")
         if self.latent_dim % self.code_groups:
             raise ConfigError(
                 f"code_groups ({self.code_groups}) must divide latent_dim ({self.latent_dim})"

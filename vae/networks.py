@@ -1,5 +1,8 @@
 """The networks every model shares: a multilayer-perceptron encoder and a
-decoder that mirrors it, or an autoregressive decoder built on that one.
+decoder that mirrors it, or an autoregressive decoder built on that one; or,
+with `network="conv"`, a small convolutional encoder and decoder (two stride-2
+convolutions down, a linear layer and two stride-2 transposed convolutions up),
+the kind of first stage latent diffusion trains, at this scale.
 
 The encoder's body turns an image into features h; linear heads turn h into
 the mean and log-variance of q(z|x), and, for a full covariance, the entries
@@ -19,6 +22,7 @@ Chen et al. 2017, "Variational Lossy Autoencoder", arXiv:1611.02731).
 from __future__ import annotations
 
 import itertools
+import math
 
 import torch
 from torch import nn
@@ -29,6 +33,43 @@ from vae.families import lower_size
 # exp(logvar) overflows float32 above about 88; a learned log-variance is kept
 # well inside that range so that extreme inputs cannot produce inf or NaN.
 LOGVAR_LIMIT = 30.0
+
+
+CONV_CHANNELS = (16, 32)  # the conv network's two stride-2 layers, each halving the sides
+CONV_KERNEL = 4  # with stride 2 and padding 1, a side n becomes n / 2
+
+
+def conv_features(config: ModelConfig) -> tuple[int, int, int]:
+    """The shape (C, H / 4, W / 4) of the conv encoder's last feature map."""
+    height, width = config.image_shape
+    return CONV_CHANNELS[-1], height // 4, width // 4
+
+
+def conv_encoder(config: ModelConfig) -> nn.Sequential:
+    """Images (B, H, W) to features (B, C * H / 4 * W / 4): two stride-2 convolutions."""
+    first, second = CONV_CHANNELS
+    return nn.Sequential(
+        nn.Unflatten(1, (1, config.image_shape[0])),
+        nn.Conv2d(1, first, CONV_KERNEL, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(first, second, CONV_KERNEL, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+    )
+
+
+def conv_decoder_body(config: ModelConfig) -> nn.Sequential:
+    """Codes (B, D) to a feature map at half the image's sides: a linear layer to the
+    encoder's last map, then one stride-2 transposed convolution."""
+    first, second = CONV_CHANNELS
+    shape = conv_features(config)
+    return nn.Sequential(
+        nn.Linear(config.latent_dim, math.prod(shape)),
+        nn.ReLU(),
+        nn.Unflatten(1, shape),
+        nn.ConvTranspose2d(second, first, CONV_KERNEL, stride=2, padding=1),
+        nn.ReLU(),
+    )
 
 
 def mlp(sizes: list[int]) -> nn.Sequential:
@@ -45,8 +86,13 @@ class Encoder(nn.Module):
 
     def __init__(self, config: ModelConfig, learn_logvar: bool) -> None:
         super().__init__()
-        widths = [config.data_dim, *config.hidden_sizes]
-        self.body = mlp(widths)
+        if config.network == "conv":
+            self.body = conv_encoder(config)
+            widths = [math.prod(conv_features(config))]
+        else:
+            widths = [config.data_dim, *config.hidden_sizes]
+            self.body = mlp(widths)
+        self.network = config.network
         self.mean = nn.Linear(widths[-1], config.latent_dim)
         self.logvar = nn.Linear(widths[-1], config.latent_dim) if learn_logvar else None
         self.lower = None
@@ -57,6 +103,8 @@ class Encoder(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The body's output h for images x: (B, H)."""
+        if self.network == "conv":
+            return self.body(x.reshape(-1, *x.shape[-2:]))
         return self.body(x.flatten(start_dim=1))
 
     def gaussian(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -75,16 +123,21 @@ class Decoder(nn.Module):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
-        widths = [config.latent_dim, *reversed(config.hidden_sizes)]
-        self.body = mlp(widths)
-        self.output = nn.Linear(widths[-1], config.data_dim)
+        if config.network == "conv":
+            self.body = conv_decoder_body(config)
+            first = CONV_CHANNELS[0]
+            self.output = nn.ConvTranspose2d(first, 1, CONV_KERNEL, stride=2, padding=1)
+        else:
+            widths = [config.latent_dim, *reversed(config.hidden_sizes)]
+            self.body = mlp(widths)
+            self.output = nn.Linear(widths[-1], config.data_dim)
         self.image_shape = config.image_shape
 
     def forward(self, z: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
         """The outputs for codes z: (B, *image_shape). The images x are not read:
         the pixels are independent given z."""
-        out = self.output(self.body(z)).float()  # (B, data_dim)
-        return out.view(-1, *self.image_shape)
+        out = self.output(self.body(z)).float()  # (B, data_dim), or (B, 1, H, W)
+        return out.reshape(-1, *self.image_shape)
 
 
 class AutoregressiveDecoder(Decoder):

@@ -148,9 +148,15 @@ def _vq_vae() -> RunConfig:
     return dataclasses.replace(config, model=model)
 
 
-# Part 4: the 20-D VAE of the sweep with a tiny KL weight, as the autoencoder of
-# a latent diffusion model is trained, to be sampled through a second model.
+# Part 4: latent diffusion's first stage at this scale: a small convolutional VAE
+# with the sweep's 20-D code, epochs and float32, trained with a tiny KL weight
+# to be sampled through a second model, and the same network at beta = 1.
 TINY_BETA = 0.01
+
+
+def _conv(beta: float) -> RunConfig:
+    config = _sweep(beta=beta)
+    return dataclasses.replace(config, model=dataclasses.replace(config.model, network="conv"))
 
 
 # A latent dimension whose KL, averaged over the test digits, is above this many
@@ -248,10 +254,12 @@ EXPERIMENTS: dict[str, Experiment] = {
             _gaussian_decoder(None),
         ),
         Experiment(
-            "vae-20d-tiny-kl",
-            f"20-D VAE with a tiny KL weight, beta = {TINY_BETA:g}, sampled through a second model",
-            _sweep(beta=TINY_BETA),
+            "conv-20d-tiny-kl",
+            f"20-D convolutional VAE with a tiny KL weight, beta = {TINY_BETA:g}, "
+            "sampled through a second model",
+            _conv(TINY_BETA),
         ),
+        Experiment("conv-20d", "the same convolutional VAE at beta = 1", _conv(1.0)),
         Experiment(
             "collapse",
             "20-D VAE, autoregressive decoder, step size 1e-2: posterior collapse",

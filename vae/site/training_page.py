@@ -69,15 +69,31 @@ HEADS = {"mean": "means", "logvar": "log-variances", "lower": "Cholesky off-diag
 
 def layers(stack) -> str:
     """'784 → 400 ReLU': the widths of a stack of linear layers (a torch
-    `nn.Sequential`), each followed by the activation that comes after it."""
+    `nn.Sequential`), each followed by the activation that comes after it; a
+    convolution is named by its channels, kernel and stride. (By their
+    attributes, not their classes: this module is read without torch.)"""
     parts: list[str] = []
     for layer in stack:
         if hasattr(layer, "out_features"):
             parts += [] if parts else [str(layer.in_features)]
             parts.append(str(layer.out_features))
+        elif hasattr(layer, "out_channels"):
+            parts.append(output_width(layer))
+        elif type(layer).__name__ in ("Flatten", "Unflatten"):
+            continue
         elif parts:
             parts[-1] += f" {type(layer).__name__}"
     return " → ".join(parts)
+
+
+def output_width(layer) -> str:
+    """What a layer puts out: a linear layer's width, or a convolution's channels
+    with its kernel and stride ('conv 16, 4×4 stride 2')."""
+    if hasattr(layer, "out_features"):
+        return str(layer.out_features)
+    kind = "transposed conv" if getattr(layer, "transposed", False) else "conv"
+    (kernel, _), (stride, _) = layer.kernel_size, layer.stride
+    return f"{kind} {layer.out_channels}, {kernel}×{kernel} stride {stride}"
 
 
 def record(run, key: str, description: str, optimizer: str, dataset) -> dict[str, Any]:
@@ -114,7 +130,7 @@ def record(run, key: str, description: str, optimizer: str, dataset) -> dict[str
         "description": description,
         "key": key,
         "encoder": encoded,
-        "decoder": f"{layers(decoder.body)} → {decoder.output.out_features}",
+        "decoder": f"{layers(decoder.body)} → {output_width(decoder.output)}",
         "parameters": parameters,
         "optimizer": optimizer,
         "train_examples": len(dataset.train_images),
