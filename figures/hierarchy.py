@@ -24,6 +24,7 @@ from vae.gaps import top_layer_gap
 from vae.priors import closest_gaussian
 from vae.site import plotting
 from vae.site.experiments import ACTIVE_NATS
+from vae.words import count_words
 
 PAGE = "extensions.md"
 MODELS = ("vae-2d-hierarchy", "vae-2d")
@@ -65,9 +66,10 @@ def make(ctx):
     ctx.words(
         "reading",
         "With so little in the top code, a digit's code says little about it; since the top "
-        "encoder also misses little, the prior over z can then barely depend on the top "
-        "code, and should be close to a Gaussian with a learned mean and covariance, which "
-        "the VAE's networks could match by shifting and scaling their code."
+        "encoder also misses little (its loss is in the next paragraph), the prior over z "
+        "can then barely depend on the top code, and should be close to p(z|u) at a typical "
+        "u: a Gaussian with a learned mean and a spread per axis, which the VAE's networks "
+        "could match by shifting and scaling their code."
         if hardly and missed < ACTIVE_NATS
         else "What the top layer can do is shape the prior over z towards the codes, the job "
         "the VampPrior did; the figure shows how far it does.",
@@ -81,6 +83,8 @@ def make(ctx):
     ctx.number("gaussian_outside_percent", round(100 * (1 - FIT_SHARE)))
     ctx.words("tails", "heavier than" if fit.outside > 1 - FIT_SHARE else "no heavier than")
     per_dimension = top.mean(0).sort(descending=True).values
+    above = int((per_dimension > ACTIVE_NATS).sum())
+    ctx.words("top_active_words", above_words(above, top.shape[1]))
     ctx.number("top_kl_first", float(per_dimension[0]))
     ctx.number("top_kl_second", float(per_dimension[1]))
     ctx.number("active_threshold", ACTIVE_NATS)
@@ -100,6 +104,15 @@ def make(ctx):
     shares = [f"{100 * m:g} %" for m in MASSES]
     ctx.words("masses", ", ".join(shares[:-1]) + " and " + shares[-1])
     figure(ctx, {"two levels": model, "VAE": ctx.model("vae-2d").model}, x, dataset.test_labels)
+
+
+def above_words(above: int, dims: int) -> str:
+    """How many of the top layer's dimensions are above the line, after "...at 0.10: "."""
+    if above == 0:
+        return "none of them is above it"
+    if above == dims:
+        return "all of them are above it"
+    return f"{count_words(above)} of them above it, {count_words(dims - above)} below"
 
 
 def mass_levels(density, cell):

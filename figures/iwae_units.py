@@ -80,9 +80,10 @@ def units_sentence(vae: int, iwae: int, dims: int) -> str:
     """What the two counts of active dimensions say about Burda et al.'s finding."""
     if vae == iwae == dims:
         return (
-            "Neither model leaves a dimension inactive: Burda et al.'s difference needs "
-            "dimensions that the VAE's KL term has had time to switch off, a larger code "
-            "or a longer run than this build's."
+            "Neither model leaves a dimension inactive, every one far above the threshold, "
+            "so Burda et al.'s difference, which needs dimensions the VAE switches off, "
+            "cannot show here; whether a larger code or a longer run would change that, "
+            "these runs do not show."
         )
     if iwae > vae:
         return f"The IWAE uses {count_words(iwae - vae)} more, as Burda et al. found."

@@ -14,6 +14,8 @@ the test digits' codes (the encoder's means) are under the prior and under the
 Gaussian fitted to the training digits' codes.
 """
 
+import math
+
 import torch
 from torch.distributions import MultivariateNormal
 
@@ -33,7 +35,7 @@ SEED = 0
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
     ctx.number("tiny_beta", TINY_BETA)
-    fig, axes = plotting.figure(4, 1, figsize=(plotting.CONTENT_WIDTH * 0.62, 3.8))
+    fig, axes = plotting.figure(5, 1, figsize=(plotting.CONTENT_WIDTH * 0.62, 4.75))
     for name in MODELS:
         key = KEYS[name]
         run = ctx.model(name)
@@ -63,12 +65,18 @@ def make(ctx):
             mean, se = mean_and_se(values)
             ctx.number(f"{key}_{which}_log_density", mean)
             ctx.number(f"{key}_{which}_log_density_se", se)
-        if key != "tiny":
-            continue
-        ctx.number("latent_dim", codes.shape[1])
-        shown = x[:: len(x) // SHOWN][:SHOWN]
         sampler = torch.Generator().manual_seed(SEED)
         prior_z = torch.randn(SAMPLES, codes.shape[1], generator=sampler, dtype=torch.float64)
+        if key != "tiny":  # the same draws from the prior, through the beta = 1 decoder
+            with torch.no_grad():
+                images = model.decode_mean(prior_z.float()).numpy()
+            plotting.digits(axes[-1], images, SHOWN, "β = 1, decoded from the prior N(0, I)")
+            continue
+        dim = codes.shape[1]
+        ctx.number("latent_dim", dim)
+        # E log N(z; 0, I) for z ~ N(0, I): what a code the prior itself drew scores.
+        ctx.number("prior_own_log_density", -0.5 * dim * (math.log(2 * math.pi) + 1))
+        shown = x[:: len(x) // SHOWN][:SHOWN]
         second_z = second.loc + prior_z @ second.scale_tril.T  # the same draws, reshaped
         with torch.no_grad():
             rows = [
@@ -77,6 +85,6 @@ def make(ctx):
                 (model.decode_mean(prior_z.float()), "decoded from the prior N(0, I)"),
                 (model.decode_mean(second_z.float()), "decoded from the fitted Gaussian"),
             ]
-        for ax, (images, title) in zip(axes, rows, strict=True):
+        for ax, (images, title) in zip(axes, rows, strict=False):
             plotting.digits(ax, images.numpy(), SHOWN, title)
     ctx.save("two-stage.svg", plotting.svg_bytes(fig))

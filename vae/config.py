@@ -91,6 +91,11 @@ def _as_dict(config: Any) -> dict[str, Any]:
     return d
 
 
+def _check_choice(what: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{what} must be one of {', '.join(choices)}, got {value!r}")
+
+
 def _check_keys(cls: type, d: dict[str, Any], what: str) -> None:
     unknown = set(d) - {f.name for f in fields(cls)}
     if unknown:
@@ -120,14 +125,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
         object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
-        if self.kind not in MODEL_KINDS:
-            raise ConfigError(
-                f"model kind must be one of {', '.join(MODEL_KINDS)}, got {self.kind!r}"
-            )
-        if self.likelihood not in LIKELIHOODS:
-            raise ConfigError(
-                f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {self.likelihood!r}"
-            )
+        _check_choice("model kind", self.kind, MODEL_KINDS)
+        _check_choice("likelihood", self.likelihood, LIKELIHOODS)
         if self.latent_dim < 1:
             raise ConfigError(f"latent_dim must be at least 1, got {self.latent_dim}")
         if not self.image_shape or any(s < 1 for s in self.image_shape):
@@ -136,10 +135,7 @@ class ModelConfig:
             raise ConfigError(f"hidden_sizes must be positive, got {self.hidden_sizes}")
         if not self.noise_sigma > 0 or not self.observation_sigma > 0:
             raise ConfigError("noise_sigma and observation_sigma must be positive")
-        if self.posterior not in POSTERIORS:
-            raise ConfigError(
-                f"posterior must be one of {', '.join(POSTERIORS)}, got {self.posterior!r}"
-            )
+        _check_choice("posterior", self.posterior, POSTERIORS)
         if self.posterior != "diagonal" and self.kind != "vae":
             raise ConfigError(f"a {self.posterior} posterior needs model vae, not {self.kind}")
         if isinstance(self.flow_layers, bool) or not isinstance(self.flow_layers, int):
@@ -148,8 +144,7 @@ class ModelConfig:
             raise ConfigError(f"flow_layers must be at least 1, got {self.flow_layers}")
         if self.posterior != "flow" and not _is_default(self, "flow_layers"):
             raise ConfigError("flow_layers is for the flow posterior only")
-        if self.prior not in PRIORS:
-            raise ConfigError(f"prior must be one of {', '.join(PRIORS)}, got {self.prior!r}")
+        _check_choice("prior", self.prior, PRIORS)
         if self.prior != "normal" and self.kind != "vae":
             raise ConfigError(f"a {self.prior} prior needs model vae, not {self.kind}")
         if isinstance(self.prior_components, bool) or not isinstance(self.prior_components, int):
@@ -164,8 +159,7 @@ class ModelConfig:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
             if self.kind != "vq-vae" and not _is_default(self, name):
                 raise ConfigError(f"{name} is for the vq-vae only")
-        if self.decoder not in DECODERS:
-            raise ConfigError(f"decoder must be one of {', '.join(DECODERS)}, got {self.decoder!r}")
+        _check_choice("decoder", self.decoder, DECODERS)
         if self.decoder == "autoregressive" and (
             self.kind != "vae" or self.likelihood != "bernoulli"
         ):
@@ -173,8 +167,7 @@ class ModelConfig:
                 f"an autoregressive decoder needs model vae and a bernoulli likelihood, "
                 f"not {self.kind} and {self.likelihood}"
             )
-        if self.network not in NETWORKS:
-            raise ConfigError(f"network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
+        _check_choice("network", self.network, NETWORKS)
         if self.network == "conv":
             if self.kind == "vq-vae" or self.decoder != "mlp":
                 raise ConfigError(
@@ -269,14 +262,8 @@ class TrainConfig:
             raise ConfigError(f"seed must be an integer, got {self.seed!r}")
         if not 0 <= self.seed <= MAX_SEED:
             raise ConfigError(f"seed must be from 0 to {MAX_SEED} (2**32 - 1), got {self.seed}")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(
-                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
-            )
-        if self.objective not in OBJECTIVES:
-            raise ConfigError(
-                f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}"
-            )
+        _check_choice("precision", self.precision, PRECISIONS)
+        _check_choice("objective", self.objective, OBJECTIVES)
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
             raise ConfigError(f"k must be an integer >= 1, got {self.k!r}")
         if self.objective == "elbo" and self.k != 1:
