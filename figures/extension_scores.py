@@ -68,7 +68,6 @@ CHECK_DIGITS = 10
 RATE_CODES = 16  # codes per digit for the Monte Carlo KL of q's without a closed form
 TIES = 2  # differences within this many standard errors are "level"
 MARGINAL = 3  # and within this many, "marginally" above or below
-NEGLIGIBLE = 0.1  # nats: a change in the approximation gap smaller than this is no sign
 BOUND_DRAWS = 40  # independent L_k per digit, averaged
 SEED = 0
 APPROXIMATION_COLOR = "#607d8b"
@@ -95,6 +94,20 @@ def score(run, x, grid, generator, train_digits):
         "kl": terms.kl.mean(0).double(),
         "gflops": training_flops(model, x, run.config.train, train_digits) / 1e9,
     }
+
+
+def cremer_words(risen: dict[str, str]) -> str:
+    """What the approximation gaps of the richer families say of Cremer et al.'s
+    adaptation, from the models whose gap is above the VAE's and its words."""
+    if not risen:
+        return "neither rises above the VAE's here, so these runs show no sign of it"
+    marginal = all(words.startswith("marginally") for words in risen.values())
+    names = " and the ".join(risen)
+    return (
+        f"the {names} model's rise{'s' if len(risen) == 1 else ''}"
+        f"{', marginally,' if marginal else ''} as that adaptation predicts, though in one "
+        "training run each this is weak evidence"
+    )
 
 
 def comparison(difference, se, *words):
@@ -165,22 +178,15 @@ def make(ctx):
             ctx.number(f"{key}_d_{quantity}", difference)
             ctx.number(f"{key}_d_{quantity}_se", se)
             ctx.words(f"{key}_{quantity}_words", comparison(difference, se))
-    # Cremer et al.: a richer q frees the decoder to make less Gaussian posteriors,
-    # which would show as an approximation gap against the diagonal family larger
-    # than the VAE's, by more than NEGLIGIBLE.
-    larger = [
-        ROWS_BY_KEY[key]
+    # Cremer et al.: a richer q frees the decoder to make posteriors that a diagonal
+    # Gaussian fits less well, which shows as an approximation gap, measured against
+    # the diagonal family, above the VAE's.
+    risen = {
+        ROWS_BY_KEY[key]: ctx.recorded_words[f"{key}_approximation_words"]
         for key in RICHER
-        if float((scores[key]["approximation"] - base["approximation"]).mean()) > NEGLIGIBLE
-        and ctx.recorded_words[f"{key}_approximation_words"].endswith("above")
-    ]
-    ctx.number("negligible", NEGLIGIBLE)
-    ctx.words(
-        "cremer_words",
-        "in these two runs neither is larger by as much as that"
-        if not larger
-        else f"the {' and the '.join(larger)} model's is larger by more than that",
-    )
+        if ctx.recorded_words[f"{key}_approximation_words"].endswith("above")
+    }
+    ctx.words("cremer_words", cremer_words(risen))
     figure(ctx, scores)
 
 

@@ -30,6 +30,15 @@ MODELS = ("conv-20d-tiny-kl", "conv-20d")
 KEYS = {"conv-20d-tiny-kl": "tiny", "conv-20d": "unit"}
 SHOWN, SAMPLES = 8, 8
 SEED = 0
+SPREAD_TOLERANCE = 0.1  # "close to" the prior's own draws: within a tenth of their score
+
+
+def spread_words(score: float, own: float) -> str:
+    """How the codes' mean log density under the prior compares with a prior draw's,
+    as the words before "it": within SPREAD_TOLERANCE of it (relative) is "close to"."""
+    if abs(score - own) <= SPREAD_TOLERANCE * abs(own):
+        return "close to"
+    return "far below" if score < own else "above"
 
 
 def make(ctx):
@@ -65,6 +74,8 @@ def make(ctx):
             mean, se = mean_and_se(values)
             ctx.number(f"{key}_{which}_log_density", mean)
             ctx.number(f"{key}_{which}_log_density_se", se)
+        own = -0.5 * codes.shape[1] * (math.log(2 * math.pi) + 1)  # E log N(z) at z ~ N(0, I)
+        ctx.words(f"{key}_prior_words", spread_words(float(under_prior.mean()), own))
         sampler = torch.Generator().manual_seed(SEED)
         prior_z = torch.randn(SAMPLES, codes.shape[1], generator=sampler, dtype=torch.float64)
         if key != "tiny":  # the same draws from the prior, through the beta = 1 decoder
@@ -75,7 +86,7 @@ def make(ctx):
         dim = codes.shape[1]
         ctx.number("latent_dim", dim)
         # E log N(z; 0, I) for z ~ N(0, I): what a code the prior itself drew scores.
-        ctx.number("prior_own_log_density", -0.5 * dim * (math.log(2 * math.pi) + 1))
+        ctx.number("prior_own_log_density", own)
         shown = x[:: len(x) // SHOWN][:SHOWN]
         second_z = second.loc + prior_z @ second.scale_tril.T  # the same draws, reshaped
         with torch.no_grad():
