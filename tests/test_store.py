@@ -16,7 +16,8 @@ import torch
 
 from vae import data
 from vae.site import experiments
-from vae.site.fingerprint import import_closure
+from vae.site import fingerprint
+from vae.site.fingerprint import import_closure, source_hash
 from vae.site.project import FigureScript, Project
 from vae.site.scheduler import plan
 from vae.site.store import ModelStore, model_key
@@ -50,6 +51,18 @@ def test_editing_a_module_the_trainer_imports_changes_the_key(package):
     before = model_key("vae-2d", "quick", package)
     append(package / "objectives.py", "\n\nEXTRA = 1\n")
     assert model_key("vae-2d", "quick", package) != before
+
+
+def test_facts_handed_to_a_worker_hold_for_their_file_version_only(package, monkeypatch):
+    """Broken versions: a worker that parses every module again although its
+    parent hands it the facts; one that takes a handed fact for a file edited since."""
+    train = package / "train.py"
+    rows = fingerprint.known([train])
+    monkeypatch.setattr(fingerprint, "_FACTS", {})  # a fresh worker
+    fingerprint.remember([[*row[:3], "handed", row[4]] for row in rows])
+    assert source_hash(train) == "handed"  # taken, not parsed again
+    append(train, "\n\nEXTRA = 1\n")
+    assert source_hash(train) not in ("handed", rows[0][3])  # the edit is parsed
 
 
 def test_plotting_code_comments_and_docstrings_change_no_key(package):

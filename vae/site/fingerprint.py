@@ -4,7 +4,7 @@ Python source is fingerprinted by its syntax tree with docstrings removed, so
 editing a comment or a docstring changes no fingerprint. The import closure of
 a module is read statically from the source, imports inside functions included.
 Both are remembered per file version, so checking an unchanged tree parses
-nothing twice.
+nothing twice, and a build hands what it has read to its worker processes.
 """
 
 from __future__ import annotations
@@ -12,21 +12,45 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the `vae` package
 
 
-def source_hash(path: Path) -> str:
-    """SHA-256 of a Python file's syntax tree without docstrings or comments."""
+# What one parse of a file gives, per file version (resolved path, mtime in ns,
+# size): its syntax-tree hash and the names it imports. A build's worker
+# processes start with the parent's (`known`, `remember`), so a task parses only
+# the files that changed since its parent read them.
+Version = tuple[str, int, int]
+_FACTS: dict[Version, tuple[str, tuple[str, ...]]] = {}
+
+
+def _version(path: Path) -> Version:
     stat = Path(path).stat()
-    return _source_hash(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+    return (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
 
 
-@functools.lru_cache(maxsize=1024)
-def _source_hash(path: str, mtime_ns: int, size: int) -> str:
+def _facts(path: Path) -> tuple[str, tuple[str, ...]]:
+    """(syntax-tree hash, imported names) of a Python file as it is now."""
+    version = _version(path)
+    if version not in _FACTS:
+        facts = _parse(version[0])
+        for old in [v for v in _FACTS if v[0] == version[0]]:  # an earlier version
+            del _FACTS[old]
+        _FACTS[version] = facts
+    return _FACTS[version]
+
+
+def _parse(path: str) -> tuple[str, tuple[str, ...]]:
     tree = ast.parse(Path(path).read_bytes(), filename=path)
+    imports: list[str] = []
     for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imports += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imports.append(node.module)
+            imports += [f"{node.module}.{alias.name}" for alias in node.names]
         body = getattr(node, "body", None)
         if (
             isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
@@ -36,7 +60,33 @@ def _source_hash(path: str, mtime_ns: int, size: int) -> str:
             and isinstance(body[0].value.value, str)
         ):
             node.body = body[1:] or [ast.Pass()]
-    return hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()
+    digest = hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()
+    return digest, tuple(imports)
+
+
+def source_hash(path: Path) -> str:
+    """SHA-256 of a Python file's syntax tree without docstrings or comments."""
+    return _facts(path)[0]
+
+
+def known(paths: Iterable[Path]) -> list[list]:
+    """The facts of Python files as they are now, as JSON-ready rows for
+    `remember`; a file that does not parse is left out."""
+    rows = []
+    for path in paths:
+        try:
+            digest, imports = _facts(path)
+        except SyntaxError:
+            continue
+        rows.append([*_version(path), digest, list(imports)])
+    return rows
+
+
+def remember(rows: list[list]) -> None:
+    """Takes facts another process read (`known`). Each holds for its file
+    version only: a file changed since is parsed again when asked for."""
+    for path, mtime_ns, size, digest, imports in rows:
+        _FACTS[(path, mtime_ns, size)] = (digest, tuple(imports))
 
 
 def file_hash(path: Path) -> str:
@@ -84,10 +134,5 @@ def _import_closure(module: str, package_dir: Path, versions: tuple) -> tuple[st
         parent = name.rpartition(".")[0]
         if parent:
             stack.append(parent)
-        for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
-            if isinstance(node, ast.Import):
-                stack += [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                stack.append(node.module)
-                stack += [f"{node.module}.{alias.name}" for alias in node.names]
+        stack += _facts(path)[1]
     return tuple(sorted(seen))

@@ -39,6 +39,7 @@ from typing import Any
 
 from vae.atomic import DiskFullError, write_atomically
 from vae.errors import VAEError
+from vae.site import fingerprint
 from vae.site.context import FigureContext
 from vae.site.fingerprint import source_hash
 from vae.site.project import FigureScript, Project, syntax_error_message
@@ -150,6 +151,10 @@ def write_request(
         "cache": str(project.cache_dir),
         "device": project.device,
         "result_dir": str(scratch / "result"),
+        # What this process has parsed of the code the task will import.
+        "facts": fingerprint.known(
+            [*sorted(project.package_dir.rglob("*.py")), *([script.path] if script else [])]
+        ),
     }
     path = scratch / "request.json"
     path.write_text(json.dumps(request))
@@ -195,6 +200,7 @@ def _failure(error: BaseException, root: Path) -> dict[str, Any]:
 def main(request_path: str) -> None:
     """Runs the task a request file describes and leaves result.json beside it."""
     request = json.loads(Path(request_path).read_text())
+    fingerprint.remember(request.get("facts", []))
     project = Project(
         Path(request["root"]), request["profile"], Path(request["cache"]), request["device"]
     )
