@@ -135,12 +135,14 @@ def log_likelihood_matrix(model: LatentModel, x: torch.Tensor, z: torch.Tensor) 
     device, dtype = _placement(model, z)
     # --8<-- [start:likelihood_matrix]
     # (G, P): the decoder's logits l, or its means for Gaussian pixels, P pixels each
-    decoded = _flat(model.likelihood_params(z.to(device, dtype))).double()
+    decoded = _flat(model.likelihood_params(z.to(device, dtype)))
     x = _flat(x).to(decoded.device, torch.float64)  # (B, P): pixels in {0, 1}
     if model.config.likelihood == "bernoulli":
-        # log p(x|z) = sum_p x_p l_p - log(1 + e^l_p), for every pair at once: (B, G)
-        return x @ decoded.T - F.softplus(decoded).sum(dim=1)
+        # log p(x|z) = sum_p x_p l_p - log(1 + e^l_p), for every pair at once: (B, G);
+        # each log(1 + e^l) in the logits' own precision, the sums in float64
+        return x @ decoded.double().T - F.softplus(decoded).double().sum(dim=1)
     # --8<-- [end:likelihood_matrix]
+    decoded = decoded.double()
     # Not `objectives.gaussian_log_density`: that would build a (B, G, N) tensor of
     # differences, where the expanded square needs only the matrix product.
     sigma2 = _observation_variance(model)
