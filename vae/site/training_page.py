@@ -43,7 +43,7 @@ BINARIZATION_WORDS = {
     "continuous": "gray levels",
 }
 PRECISION_WORDS = {"bf16": "bfloat16", "fp32": "float32"}
-RECENT = 5  # epochs over which the fall of the test loss shows whether a model still learns
+RECENT = 3  # epochs over which the fall of the test loss shows whether a model still learns
 # The tables' columns, the most asked-for first: a wide table scrolls sideways.
 WHAT_COLUMNS = ("Model", "What it is", "Objective", "Data")
 NETWORK_COLUMNS = ("Model", "Encoder", "Decoder", "Parameters")
