@@ -15,6 +15,7 @@ import torch
 from vae.data import test_inputs
 from vae.site import plotting
 from vae.site.experiments import BETAS, beta_name
+from vae.words import verdict
 
 PAGE = "results.md"
 MODELS = (
@@ -96,7 +97,14 @@ def make(ctx):
     margin = per_digit[best] - per_digit[second]
     ctx.number("second_elbo_beta", BETAS[second])
     ctx.number("best_margin", float(margin.mean()))
-    ctx.number("best_margin_se", float(margin.std() / margin.numel() ** 0.5))
+    margin_se = float(margin.std() / margin.numel() ** 0.5)
+    ctx.number("best_margin_se", margin_se)
+    ctx.words(
+        "best_margin_words",
+        "more than twice its standard error"
+        if verdict(float(margin.mean()), margin_se, 2) == "ahead"
+        else "within twice its standard error, so these digits do not tell the two apart",
+    )
     ctx.number("betas", len(BETAS))
     ctx.number("epochs", run.config.train.epochs)
     ctx.number("latent_dim", run.config.model.latent_dim)

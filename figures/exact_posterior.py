@@ -14,12 +14,14 @@ The maths is in `vae.exact`, `vae.gaps`, `vae.posterior` and `vae.bounds`, the
 words in `vae.words`; this script computes, records and draws.
 """
 
+import math
+
 import numpy as np
 import torch
 
 from vae import exact
 from vae.bounds import check_bounds, check_gap_split, sample_log_weights, shortfall
-from vae.data import test_inputs
+from vae.data import binarize, fixed_generator, test_inputs, to_unit_interval
 from vae.gaps import choose_digits, exclusive_kl, inclusive_kl, inference_gaps, q_mass
 from vae.posterior import (
     count_peaks,
@@ -32,7 +34,14 @@ from vae.posterior import (
     relative_density,
 )
 from vae.site import plotting
-from vae.words import count_words, overlap_words, place_words, shortfall_words
+from vae.words import (
+    count_words,
+    overlap_words,
+    peaks_words,
+    place_words,
+    shortfall_words,
+    verdict,
+)
 
 PAGE = "variational-inference.md"
 MODELS = ("vae-2d",)
@@ -49,6 +58,18 @@ SETTINGS = {
 # Drafts integrate on coarser cells: the quick models' posteriors are wide.
 GRIDS = {"quick": exact.Grid(refine=2), "full": exact.Grid()}
 SEED = 0
+# The split is also taken on every TRAIN_STRIDE-th training digit (the training
+# split is sorted by class: a stride keeps every class).
+TRAIN_STRIDE = {"quick": 90, "full": 18}
+TIES = 2  # a difference within this many standard errors is not told from zero
+# What a part of the split does from the training digits to the test digits, by
+# `vae.words.verdict` of the difference.
+GROWTH_WORDS = {"ahead": "is larger on the test digits", "behind": "is smaller on the test digits"}
+LOG_PX_GROWTH = {
+    "ahead": "is higher on the test digits",
+    "tied": "does not differ measurably between them",
+    "behind": "is higher on the training digits",
+}
 MASSES = (0.5, 0.9, 0.99)  # the posterior's contours enclose these shares of its mass
 BIG_GAP = 10  # nats: gaps above this are counted
 Q_MASS = 0.999  # the least share of a Gaussian that the grid its KL is taken on must hold
@@ -122,6 +143,7 @@ def make(ctx):
     grid = GRIDS[ctx.profile]
     gaps = inference_gaps(model, x, grid)
     record_gaps(ctx, gaps)
+    record_training_split(ctx, model, dataset, grid, gaps)
     record_grid(ctx, model, x[: settings["refine_digits"]], grid, gaps)
     chosen = choose_digits(gaps)
     record_chosen(ctx, chosen, gaps, encoded, dataset.class_names, labels)
@@ -146,8 +168,10 @@ def record_gaps(ctx, gaps):
     _, variance = exact.posterior_moments(posterior)
     ctx.number("posterior_sd_median", variance.sqrt().median().item())  # over digits and axes
     ctx.number("posterior_sd_min", variance.sqrt().min().item())
-    ctx.number("approximation_max", gaps.approximation.max().item())
+    # Rounded up: the prose says no digit's gap exceeds it.
+    ctx.number("approximation_max", math.ceil(100 * gaps.approximation.max().item()) / 100)
     ctx.number("amortization_min", gaps.amortization.min().item())
+    ctx.number("amortization_max", gaps.amortization.max().item())
     ctx.number("amortization_share", (gaps.amortization.sum() / gaps.gap.sum()).item())
     larger = int((gaps.amortization > gaps.approximation).sum().item())
     ctx.number("amortization_larger", larger)
@@ -156,6 +180,45 @@ def record_gaps(ctx, gaps):
     ctx.number("big_gaps", int((gaps.gap > BIG_GAP).sum().item()))
     for name, share in zip(("mass_inner", "mass_middle", "mass_outer"), MASSES, strict=True):
         ctx.number(name, round(100 * share))  # percent
+
+
+def record_training_split(ctx, model, dataset, grid, gaps):
+    """The same split on every TRAIN_STRIDE-th training digit, binarized once with
+    the test digits' fixed seed, and how each part compares with the test digits'."""
+    images = to_unit_interval(dataset.train_images[:: TRAIN_STRIDE[ctx.profile]])
+    train = inference_gaps(model, binarize(images, fixed_generator()), grid).summary()
+    test = gaps.summary()
+    ctx.number("train_digits", len(images))
+    for key, (mean, standard_error) in train.items():
+        ctx.number(f"train_{key}", mean)
+        ctx.number(f"train_{key}_se", standard_error)
+    said = {}
+    for key in ("log_px", "approximation", "amortization"):
+        difference = test[key][0] - train[key][0]
+        said[key] = verdict(difference, float(np.hypot(test[key][1], train[key][1])), TIES)
+    ctx.words("gap_growth_words", gap_growth_words(said["approximation"], said["amortization"]))
+    ctx.words("log_px_growth_words", LOG_PX_GROWTH[said["log_px"]])
+
+
+def gap_growth_words(approximation: str, amortization: str) -> str:
+    """How the two gaps change from the training digits to the test digits, from
+    the `vae.words.verdict` of each change: a sentence."""
+    if approximation == amortization == "tied":
+        return (
+            "Neither gap differs between the two sets by more than twice the standard "
+            "error of the difference"
+        )
+    if "tied" in (approximation, amortization):
+        same, other = ("approximation", "amortization")[:: 1 if approximation == "tied" else -1]
+        moved = amortization if other == "amortization" else approximation
+        return (
+            f"The {same} gap is the same on both, within twice the standard error of the "
+            f"difference, while the {other} gap {GROWTH_WORDS[moved]}"
+        )
+    return (
+        f"The approximation gap {GROWTH_WORDS[approximation]} and the amortization gap "
+        f"{GROWTH_WORDS[amortization]}"
+    )
 
 
 def record_grid(ctx, model, few, grid, gaps):
@@ -170,7 +233,7 @@ def record_grid(ctx, model, few, grid, gaps):
     finer = exact.Grid(refine=2 * grid.refine)
     change = (exact.log_marginal(model, few, finer) - gaps.log_px[: len(few)]).abs().max()
     ctx.number("refine_digits", len(few))
-    ctx.number("refine_change", change.item())
+    ctx.number("refine_change", math.ceil(1e4 * change.item()) / 1e4)  # up: "by no more than"
 
 
 def record_chosen(ctx, chosen, gaps, encoded, class_names, labels):
@@ -193,6 +256,7 @@ def record_modes(ctx, gaps, encoded, i):
     posterior = gaps.posterior
     peaks = count_peaks(posterior, i)
     ctx.words("modes_peaks", f"{count_words(peaks)} peak" + ("s" if peaks != 1 else ""))
+    ctx.words("modes_all", peaks_words(peaks, peaks))  # "both", or "all of them"
     q = (encoded.mu[i], encoded.logvar[i])
     q_words = (place(posterior, i, q[0]), peak_shares(posterior, i, *q), MASSES[:2])
     ctx.words("modes_q_place", place_words(*q_words))

@@ -110,9 +110,9 @@ def make(ctx):
 def above_words(above: int, dims: int) -> str:
     """How many of the top layer's dimensions are above the line, after "...at 0.10: "."""
     if above == 0:
-        return "none of them is above it"
+        return "neither of them is above it" if dims == 2 else "none of them is above it"
     if above == dims:
-        return "all of them are above it"
+        return "both are above it" if dims == 2 else "all of them are above it"
     return f"{count_words(above)} of them above it, {count_words(dims - above)} below"
 
 

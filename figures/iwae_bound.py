@@ -21,6 +21,7 @@ from vae.data import binarize, test_inputs, to_unit_interval
 from vae.objectives import mean_iwae_bound
 from vae.site import plotting
 from vae.stats import mean_and_se
+from vae.words import verdict
 
 PAGE = "variational-inference.md"
 MODELS = ("vae-2d", "vae-20d")
@@ -30,8 +31,20 @@ SETTINGS = {
     "quick": {"ks": (1, 10, 50), "k_ref": 250, "subset": 20},
     "full": {"ks": (1, 2, 5, 10, 50, 100, 500), "k_ref": 5000, "subset": 20},
 }
+TIES = 2  # a difference within this many standard errors is not told from zero
 CHUNK = 50_000  # decoded images per forward pass; affects memory only
 SEED = 0
+
+
+def overfit_words(verdicts: dict[str, str]) -> str:
+    """Which models' training ELBOs are measurably above or below their test ELBOs
+    (`vae.words.verdict` of each difference): the end of a sentence."""
+    measured = [name for name, said in verdicts.items() if said != "tied"]
+    if not measured:
+        return "; neither difference is more than twice its standard error"
+    if len(measured) == len(verdicts):
+        return ", each more than twice its standard error"
+    return f"; only the {' and the '.join(measured)}'s is more than twice its standard error"
 
 
 def make(ctx):
@@ -41,6 +54,7 @@ def make(ctx):
     generator = torch.Generator().manual_seed(SEED)
     train_x = binarize(to_unit_interval(dataset.train_images), generator)
     fig, ax = plotting.figure(figsize=(5.2, 3.6))
+    overfit = {}  # model: verdict on its training ELBO against its test ELBO
     for name, marker in (("vae-2d", "o"), ("vae-20d", "s")):
         run = ctx.model(name)
         x = test_inputs(dataset, run.config.data.binarize)
@@ -72,6 +86,11 @@ def make(ctx):
         ctx.number(f"{key}_train_elbo_se", train_se)
         ctx.number(f"{key}_overfit", train - test)
         ctx.number(f"{key}_overfit_se", float(np.hypot(train_se, test_se)))
+        overfit[f"{run.config.model.latent_dim}-D VAE"] = verdict(
+            train - test, float(np.hypot(train_se, test_se)), TIES
+        )
+
+    ctx.words("overfit_words", overfit_words(overfit))
 
     # The 20-D VAE on the first digits: k_ref weights give L_{k_ref}, and
     # their blocks of k_max the expected L_{k_max} on the same digits.

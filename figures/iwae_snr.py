@@ -21,8 +21,21 @@ SETTINGS = {
     "full": {"ks": (1, 5, 50), "repeats": 40, "digits": 8},
 }
 SEED = 0
+CLOSE = 1.25  # a factor within this ratio of the theory's is close to it
 NULL_COLUMNS = 100_000  # simulated parameters with no signal, for the floor
 COLORS = {"encoder": "#d84315", "decoder": "#1565c0"}
+
+
+def theory_words(change: float, theory: float, rises: bool) -> str:
+    """How a network's change of SNR (its value at the largest k over its value at
+    k = 1) compares with the theory's factor, which it should rise by (`rises`) or
+    fall by: within CLOSE of it counts as close."""
+    if (change > 1) != rises:
+        return "the other way from the theory's"
+    ratio = (change if rises else 1 / change) / theory
+    if 1 / CLOSE <= ratio <= CLOSE:
+        return "close to the theory's"
+    return "smaller than the theory's" if ratio < 1 else "larger than the theory's"
 
 
 def make(ctx):
@@ -53,7 +66,9 @@ def make(ctx):
         ctx.number(f"{network}_factor", max(change, 1 / change))
         rises = snrs[ks[-1]][network] > snrs[ks[0]][network]
         ctx.words(f"{network}_trend", "rises" if rises else "falls")
+        ctx.words(f"{network}_theory", theory_words(change, ks[-1] ** 0.5, network == "decoder"))
     ctx.number("sqrt_kmax", ks[-1] ** 0.5)
+    ctx.number("floor_multiple", snrs[ks[-1]]["encoder"] / float(snr(null.double()).mean()))
     fig, ax = plotting.figure(figsize=(plotting.CONTENT_WIDTH * 0.7, 3.0))
     for network, color in COLORS.items():
         ax.plot(ks, [snrs[k][network] for k in ks], "o-", color=color, label=network)

@@ -14,6 +14,7 @@ import torch
 from vae.aggregate import rank_correlation
 from vae.data import test_inputs
 from vae.site import plotting
+from vae.words import CORRELATION_STRENGTHS
 
 PAGE = "autoencoders.md"
 MODELS = ("ae-2d", "noisy-ae-2d-sigma-0.2", "vae-2d")
@@ -38,6 +39,15 @@ def posterior(ctx, name, x):
         mu, logvar = ctx.model(name).model.encode(x)
     sigma = np.zeros_like(mu.numpy()) if logvar is None else torch.exp(0.5 * logvar).numpy()
     return mu.numpy(), sigma
+
+
+def radius_words(r: float) -> str:
+    """Whether codes far from the origin get broader or narrower clouds, from the
+    rank correlation r of sigma-bar(x) with |mu(x)|: a sentence's start."""
+    weakest = CORRELATION_STRENGTHS[-1][0]
+    if abs(r) < weakest:
+        return "How broad a code's cloud is does not follow how far out the code lies"
+    return f"Codes far from the origin tend to get {'broader' if r > 0 else 'narrower'} clouds"
 
 
 def make(ctx):
@@ -142,3 +152,4 @@ def learned_sigma(ctx, dataset, x, mu, sigma):
     radius = np.linalg.norm(mu, axis=1)
     correlation = rank_correlation(torch.from_numpy(spread), torch.from_numpy(radius))
     ctx.number("sigma_radius_correlation", correlation)
+    ctx.words("sigma_radius_words", radius_words(correlation))

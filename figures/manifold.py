@@ -30,6 +30,29 @@ def percent(p: float) -> str:
     return f"{100 * p:.{decimals}f}%"
 
 
+def outer_words(share: float, labels: list[int], names: list[str]) -> str:
+    """How many of the test digits' codes fall in the grid's outer rows and columns,
+    and of which classes (`labels`, one per code there)."""
+    if not labels:
+        return "none of the test digits' codes fall there"
+    counts = sorted(((labels.count(c), c) for c in set(labels)), reverse=True)
+    classes = [f'"{names[c]}"s' for _, c in counts]
+    if len(classes) == 1:
+        which = f"all of them {classes[0]}"
+    elif counts[0][0] > len(labels) / 2:
+        which = f"most of them {classes[0]}"
+    elif len(classes) <= 3:
+        which = f"among them {', '.join(classes[:-1])} and {classes[-1]}"
+    else:
+        which = f"among them {', '.join(classes[:3])} and others"
+    return f"{percent_share(share)} of the test digits' codes fall there, {which}"
+
+
+def percent_share(share: float) -> str:
+    """A share of the test digits as a percentage with one decimal."""
+    return f"{100 * share:.1f}%"
+
+
 def make(ctx):
     dataset = ctx.dataset("mnist5k")
     run = ctx.model("vae-2d")
@@ -73,6 +96,9 @@ def make(ctx):
     ctx.save("vae-2d.svg", plotting.svg_bytes(fig))
 
     inside = (reach <= half).double().mean()
+    outer = (reach > half - cell) & (reach <= half)  # codes in the outer rows and columns
+    labels = dataset.test_labels[outer].tolist()
+    ctx.words("outer_words", outer_words(len(labels) / len(reach), labels, dataset.class_names))
     ctx.number("side", SIDE)
     ctx.number("half_width", half)
     ctx.number("codes_inside", float(inside))

@@ -23,6 +23,7 @@ from vae.site import plotting
 from vae.site.experiments import ACTIVE_NATS, BETAS, PIXELS, beta_name
 from vae.stats import mean_and_se
 from vae.train import evaluate
+from vae.words import counted
 
 PAGE = "results.md"
 MODELS = (
@@ -100,7 +101,7 @@ def make(ctx):
                 ctx.number(f"collapsed_min_{key}", float(kl[~active].min()))
                 ctx.number(f"collapsed_max_{key}", float(kl[~active].max()))
     kl_mean = per_dimension_kl(run, x)
-    ctx.number("active_mean_loss", int((kl_mean > ACTIVE_NATS).sum()))
+    ctx.words("active_mean_loss", counted(int((kl_mean > ACTIVE_NATS).sum())))
     line = {"color": "0.4", "linestyle": "--", "linewidth": 1}
     ax.axhline(ACTIVE_NATS, label="active above this line", **line)
     ax.set_yscale("log")

@@ -21,7 +21,7 @@ from vae.data import binarize, fixed_generator, test_inputs, to_unit_interval
 from vae.site import plotting
 from vae.stats import mean_and_se
 from vae.vq import dead_codes, perplexity
-from vae.words import compare_words
+from vae.words import compare_words, count_words
 
 PAGE = "extensions.md"
 MODELS = ("vq-vae",)
@@ -52,7 +52,11 @@ def make(ctx):
     ctx.number("code_groups", groups)
     ctx.number("code_dim", model.config.latent_dim // groups)
     ctx.number("perplexity", perplexity(test_q.indices, size))
-    ctx.number("dead_codes", dead_codes(test_q.indices, size))
+    dead = dead_codes(test_q.indices, size)
+    unpicked = {0: "no vector goes", 1: "one vector goes"}.get(
+        dead, f"{count_words(dead)} vectors go"
+    )
+    ctx.words("dead_codes", unpicked)
     ctx.number("test_digits", len(x))
     ctx.number("epochs", run.config.train.epochs)
     ctx.number("latent_dim", model.config.latent_dim)

@@ -226,3 +226,69 @@ def test_compare_words_follow_the_verdict():
     assert words.compare_words(-3.0, 1.0) == "below"
     assert words.compare_words(1.5, 1.0) == "level with"
     assert words.compare_words(1.5, 1.0, ties=1.0, higher="wider than") == "wider than"
+
+
+def script(name):
+    """A figure script as a module, for the word rules it keeps to itself."""
+    import importlib.util
+
+    from .conftest import REPO
+
+    spec = importlib.util.spec_from_file_location(f"words_{name}", REPO / "figures" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_gaps_change_between_training_and_test_digits_in_one_sentence():
+    growth = script("exact_posterior").gap_growth_words
+    assert growth("tied", "tied").startswith("Neither gap differs")
+    assert growth("tied", "ahead") == (
+        "The approximation gap is the same on both, within twice the standard error of "
+        "the difference, while the amortization gap is larger on the test digits"
+    )
+    said = growth("behind", "tied")
+    assert said.startswith("The amortization gap is the same")
+    assert "approximation gap is smaller" in said
+    assert growth("ahead", "behind") == (
+        "The approximation gap is larger on the test digits and the amortization gap is "
+        "smaller on the test digits"
+    )
+
+
+def test_an_snr_factor_is_read_against_the_theory_in_its_own_direction():
+    theory = script("iwae_snr").theory_words
+    root50 = 50**0.5
+    assert theory(7.4, root50, rises=True) == "close to the theory's"  # the decoder
+    assert theory(1 / 3.45, root50, rises=False) == "smaller than the theory's"  # the encoder
+    assert theory(1 / 12, root50, rises=False) == "larger than the theory's"
+    assert theory(2.0, root50, rises=False) == "the other way from the theory's"
+
+
+def test_how_far_out_a_code_lies_and_its_spread_need_a_clear_correlation():
+    radius = script("latent_maps").radius_words
+    assert radius(0.07).startswith("How broad a code's cloud is does not follow")
+    assert radius(-0.19).startswith("How broad")
+    assert radius(0.35) == "Codes far from the origin tend to get broader clouds"
+    assert radius(-0.6) == "Codes far from the origin tend to get narrower clouds"
+
+
+def test_the_grid_s_outer_ring_names_the_classes_whose_codes_fall_there():
+    outer = script("manifold").outer_words
+    names = [str(c) for c in range(10)]
+    assert outer(0.0, [], names) == "none of the test digits' codes fall there"
+    assert outer(0.012, [1] * 6, names) == 'all of them "1"s'.join(
+        ["1.2% of the test digits' codes fall there, ", ""]
+    )
+    assert outer(0.01, [1, 1, 7], names).endswith('most of them "1"s')
+    assert outer(0.01, [1, 7, 0, 0], names).endswith('among them "0"s, "7"s and "1"s')
+    assert outer(0.01, [1, 7, 0, 2, 3, 3], names).endswith("and others")
+
+
+def test_overfitting_is_claimed_only_for_differences_past_twice_their_error():
+    overfit = script("iwae_bound").overfit_words
+    assert "neither difference" in overfit({"20-D VAE": "tied", "2-D VAE": "tied"})
+    assert overfit({"20-D VAE": "ahead", "2-D VAE": "tied"}) == (
+        "; only the 20-D VAE's is more than twice its standard error"
+    )
+    assert overfit({"20-D VAE": "ahead", "2-D VAE": "ahead"}).startswith(", each")

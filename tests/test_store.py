@@ -15,8 +15,7 @@ import pytest
 import torch
 
 from vae import data
-from vae.site import experiments
-from vae.site import fingerprint
+from vae.site import experiments, fingerprint
 from vae.site.fingerprint import import_closure, source_hash
 from vae.site.project import FigureScript, Project
 from vae.site.scheduler import plan

@@ -44,12 +44,17 @@ log = logging.getLogger("mkdocs.vae.placeholders")
 
 def format_number(value: int | float, spec: str | None) -> str:
     """A number as the prose shows it: ints with thousands separators, floats to
-    two decimals, unless `spec` (a `format` spec) says otherwise."""
+    two decimals, unless `spec` (a `format` spec) says otherwise. A negative
+    value that rounds to zero shows as zero, without its minus sign."""
     if spec:
-        return format(value, spec)
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.2f}"
+        text = format(value, spec)
+    elif isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        text = f"{value:,.2f}"
+    if value < 0 and not any(digit in text for digit in "123456789"):
+        return format_number(0.0 if isinstance(value, float) else 0, spec)
+    return text
 
 
 def render(value: Any, spec: str | None) -> str:
