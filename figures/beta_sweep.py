@@ -99,9 +99,10 @@ def make(ctx):
     ctx.number("best_margin", float(margin.mean()))
     margin_se = float(margin.std() / margin.numel() ** 0.5)
     ctx.number("best_margin_se", margin_se)
+    ratio = float(margin.mean()) / margin_se
     ctx.words(
         "best_margin_words",
-        "more than twice its standard error"
+        f"{ratio:.0f} times its standard error"
         if verdict(float(margin.mean()), margin_se, 2) == "ahead"
         else "within twice its standard error, so these digits do not tell the two apart",
     )

@@ -19,14 +19,12 @@ import math
 import numpy as np
 import torch
 
-from vae import exact
+from vae import exact, words
 from vae.bounds import check_bounds, check_gap_split, sample_log_weights, shortfall
 from vae.data import binarize, fixed_generator, test_inputs, to_unit_interval
 from vae.gaps import choose_digits, exclusive_kl, inclusive_kl, inference_gaps, q_mass
 from vae.posterior import (
     count_peaks,
-    gaussian_box,
-    gaussian_ellipse,
     highest_density_levels,
     overlap,
     peak_shares,
@@ -34,14 +32,7 @@ from vae.posterior import (
     relative_density,
 )
 from vae.site import plotting
-from vae.words import (
-    count_words,
-    overlap_words,
-    peaks_words,
-    place_words,
-    shortfall_words,
-    verdict,
-)
+from vae.words import count_words, overlap_words, place_words, shortfall_words
 
 PAGE = "variational-inference.md"
 MODELS = ("vae-2d",)
@@ -62,14 +53,6 @@ SEED = 0
 # split is sorted by class: a stride keeps every class).
 TRAIN_STRIDE = {"quick": 90, "full": 18}
 TIES = 2  # a difference within this many standard errors is not told from zero
-# What a part of the split does from the training digits to the test digits, by
-# `vae.words.verdict` of the difference.
-GROWTH_WORDS = {"ahead": "is larger on the test digits", "behind": "is smaller on the test digits"}
-LOG_PX_GROWTH = {
-    "ahead": "is higher on the test digits",
-    "tied": "does not differ measurably between them",
-    "behind": "is higher on the training digits",
-}
 MASSES = (0.5, 0.9, 0.99)  # the posterior's contours enclose these shares of its mass
 BIG_GAP = 10  # nats: gaps above this are counted
 Q_MASS = 0.999  # the least share of a Gaussian that the grid its KL is taken on must hold
@@ -86,15 +69,6 @@ CHOSEN_QUANTITIES = {
 
 
 # -- drawing ------------------------------------------------------------------
-
-
-def ellipse(ax, mu, logvar, color, style, label=None):
-    """The contours of N(mu, diag e^logvar) that enclose MASSES[:2] of it."""
-    for i, share in enumerate(MASSES[:2]):
-        z1, z2 = gaussian_ellipse(mu, logvar, share)
-        ax.plot(
-            z1, z2, color=color, linestyle=style, linewidth=1.6, label=label if i == 0 else None
-        )
 
 
 def posterior_panel(ax, posterior, row, title, image=None):
@@ -116,15 +90,6 @@ def posterior_panel(ax, posterior, row, title, image=None):
         inset.spines[:].set_visible(True)
     inside = log_density >= levels[0]
     return (z1[inside.any(0)], z2[inside.any(1)])
-
-
-def frame(ax, extents, gaussians, pad=0.15):
-    """Limits that hold the posterior's outer contour and the Gaussians' 90% ellipses."""
-    boxes = [gaussian_box(mu, logvar, MASSES[1]) for mu, logvar in gaussians]
-    xs = [extents[0].min(), extents[0].max(), *(v for box in boxes for v in box[0])]
-    ys = [extents[1].min(), extents[1].max(), *(v for box in boxes for v in box[1])]
-    ax.set_xlim(min(xs) - pad, max(xs) + pad)
-    ax.set_ylim(min(ys) - pad, max(ys) + pad)
 
 
 # -- the figure ---------------------------------------------------------------
@@ -189,36 +154,15 @@ def record_training_split(ctx, model, dataset, grid, gaps):
     train = inference_gaps(model, binarize(images, fixed_generator()), grid).summary()
     test = gaps.summary()
     ctx.number("train_digits", len(images))
+    said = {}
     for key, (mean, standard_error) in train.items():
         ctx.number(f"train_{key}", mean)
         ctx.number(f"train_{key}_se", standard_error)
-    said = {}
-    for key in ("log_px", "approximation", "amortization"):
-        difference = test[key][0] - train[key][0]
-        said[key] = verdict(difference, float(np.hypot(test[key][1], train[key][1])), TIES)
-    ctx.words("gap_growth_words", gap_growth_words(said["approximation"], said["amortization"]))
-    ctx.words("log_px_growth_words", LOG_PX_GROWTH[said["log_px"]])
-
-
-def gap_growth_words(approximation: str, amortization: str) -> str:
-    """How the two gaps change from the training digits to the test digits, from
-    the `vae.words.verdict` of each change: a sentence."""
-    if approximation == amortization == "tied":
-        return (
-            "Neither gap differs between the two sets by more than twice the standard "
-            "error of the difference"
-        )
-    if "tied" in (approximation, amortization):
-        same, other = ("approximation", "amortization")[:: 1 if approximation == "tied" else -1]
-        moved = amortization if other == "amortization" else approximation
-        return (
-            f"The {same} gap is the same on both, within twice the standard error of the "
-            f"difference, while the {other} gap {GROWTH_WORDS[moved]}"
-        )
-    return (
-        f"The approximation gap {GROWTH_WORDS[approximation]} and the amortization gap "
-        f"{GROWTH_WORDS[amortization]}"
-    )
+        se = float(np.hypot(test[key][1], standard_error))
+        said[key] = words.verdict(test[key][0] - mean, se, TIES)
+    growth = words.gap_growth_words(said["approximation"], said["amortization"])
+    ctx.words("gap_growth_words", growth)
+    ctx.words("log_px_growth_words", words.LOG_PX_GROWTH[said["log_px"]])
 
 
 def record_grid(ctx, model, few, grid, gaps):
@@ -256,7 +200,7 @@ def record_modes(ctx, gaps, encoded, i):
     posterior = gaps.posterior
     peaks = count_peaks(posterior, i)
     ctx.words("modes_peaks", f"{count_words(peaks)} peak" + ("s" if peaks != 1 else ""))
-    ctx.words("modes_all", peaks_words(peaks, peaks))  # "both", or "all of them"
+    ctx.words("modes_all", words.peaks_words(peaks, peaks))  # "both", or "all of them"
     q = (encoded.mu[i], encoded.logvar[i])
     q_words = (place(posterior, i, q[0]), peak_shares(posterior, i, *q), MASSES[:2])
     ctx.words("modes_q_place", place_words(*q_words))
@@ -276,9 +220,9 @@ def posteriors_figure(ctx, gaps, encoded, x, chosen, titles):
         extents = posterior_panel(ax, gaps.posterior, i, titles[name], x[i].numpy())
         q = (encoded.mu[i].numpy(), encoded.logvar[i].numpy())
         best = (gaps.best_mu[i].numpy(), gaps.best_logvar[i].numpy())
-        ellipse(ax, *q, Q_COLOR, "-", "encoder's $q(z \\mid x)$")
-        ellipse(ax, *best, BEST_COLOR, "--", "best Gaussian $q$")
-        frame(ax, extents, [q, best])
+        plotting.gaussian_contours(ax, *q, MASSES[:2], Q_COLOR, "-", "encoder's $q(z \\mid x)$")
+        plotting.gaussian_contours(ax, *best, MASSES[:2], BEST_COLOR, "--", "best Gaussian $q$")
+        plotting.frame_gaussians(ax, extents, [q, best], MASSES[1])
     axes[0].set_ylabel("$z_2$")
     handles, names = axes[0].get_legend_handles_labels()
     shade = plotting.plt.Rectangle((0, 0), 1, 1, color="#b0bec5")
@@ -314,9 +258,11 @@ def kl_directions_figure(ctx, model, x, grid, gaps, i):
     frames = [tuple(t[0].numpy() for t in gaussian) for gaussian in gaussians.values()]
     for ax, (name, (kl, color, style, label)) in zip(axes, panels.items(), strict=True):
         extents = posterior_panel(ax, posterior, i, rf"minimises $\mathrm{{KL}}({kl})$")
-        ellipse(ax, *(t[0].numpy() for t in gaussians[name]), color, style, label)
-        frame(ax, extents, frames)  # both panels in the same frame, which the
-        ax.set_aspect("equal", adjustable="box")  # shared z_2 keeps whole
+        mu, logvar = (t[0].numpy() for t in gaussians[name])
+        plotting.gaussian_contours(ax, mu, logvar, MASSES[:2], color, style, label)
+        # Both panels in the same frame, which the shared z_2 keeps whole.
+        plotting.frame_gaussians(ax, extents, frames, MASSES[1])
+        ax.set_aspect("equal", adjustable="box")
     axes[0].set_ylabel("$z_2$")
     handles = [ax.get_legend_handles_labels()[0][0] for ax in axes]
     shade = plotting.plt.Rectangle((0, 0), 1, 1, color="#b0bec5")

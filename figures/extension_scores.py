@@ -104,7 +104,10 @@ def cremer_words(verdicts: dict[str, str], diagonal_moves_as_far: bool) -> str:
     risen = [name for name, words in verdicts.items() if words.endswith("above")]
     others = [name for name in verdicts if name not in risen]
     if not risen:
-        return "neither rises above the VAE's, so these runs show no clear sign of that adaptation"
+        return (
+            "neither rises measurably above the VAE's, so they show no clear sign of that "
+            "adaptation"
+        )
     marginal = all(verdicts[name].startswith("marginally") for name in risen)
     said = f"the {' and the '.join(risen)} model's gap rises{', marginally,' if marginal else ''}"
     if others:

@@ -46,7 +46,7 @@ def radius_words(r: float) -> str:
     rank correlation r of sigma-bar(x) with |mu(x)|: a sentence's start."""
     weakest = CORRELATION_STRENGTHS[-1][0]
     if abs(r) < weakest:
-        return "How broad a code's cloud is does not follow how far out the code lies"
+        return "A code's cloud is no broader or narrower for lying far from the origin"
     return f"Codes far from the origin tend to get {'broader' if r > 0 else 'narrower'} clouds"
 
 

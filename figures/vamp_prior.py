@@ -63,7 +63,9 @@ def make(ctx):
     difference, se = mean_and_se(holes["vamp"] - holes["normal"])  # independent draws
     ctx.words(
         "holes_words",
-        compare_words(-difference, se, TIES, "fewer than", "about as many as", "more than"),
+        compare_words(
+            -difference, se, TIES, "less often than", "about as often as", "more often than"
+        ),
     )
     line = plotting.plt.Line2D([], [], color=plotting.KL_COLOR)
     shade = plotting.plt.Rectangle((0, 0), 1, 1, color="0.55")

@@ -53,9 +53,10 @@ def make(ctx):
     ctx.number("code_dim", model.config.latent_dim // groups)
     ctx.number("perplexity", perplexity(test_q.indices, size))
     dead = dead_codes(test_q.indices, size)
-    unpicked = {0: "no vector goes", 1: "one vector goes"}.get(
-        dead, f"{count_words(dead)} vectors go"
-    )
+    unpicked = {
+        0: "every vector is picked by at least one test digit",
+        1: "one vector is picked by no test digit",
+    }.get(dead, f"{count_words(dead)} vectors are picked by no test digit")
     ctx.words("dead_codes", unpicked)
     ctx.number("test_digits", len(x))
     ctx.number("epochs", run.config.train.epochs)

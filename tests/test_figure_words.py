@@ -241,8 +241,8 @@ def script(name):
 
 
 def test_the_gaps_change_between_training_and_test_digits_in_one_sentence():
-    growth = script("exact_posterior").gap_growth_words
-    assert growth("tied", "tied").startswith("Neither gap differs")
+    growth = words.gap_growth_words
+    assert growth("tied", "tied").startswith("Neither part of the gap")
     assert growth("tied", "ahead") == (
         "The approximation gap is the same on both, within twice the standard error of "
         "the difference, while the amortization gap is larger on the test digits"
@@ -267,8 +267,8 @@ def test_an_snr_factor_is_read_against_the_theory_in_its_own_direction():
 
 def test_how_far_out_a_code_lies_and_its_spread_need_a_clear_correlation():
     radius = script("latent_maps").radius_words
-    assert radius(0.07).startswith("How broad a code's cloud is does not follow")
-    assert radius(-0.19).startswith("How broad")
+    assert radius(0.07).startswith("A code's cloud is no broader or narrower")
+    assert radius(-0.19).startswith("A code's cloud is no broader")
     assert radius(0.35) == "Codes far from the origin tend to get broader clouds"
     assert radius(-0.6) == "Codes far from the origin tend to get narrower clouds"
 

@@ -108,8 +108,10 @@ def test_braces_in_code_are_left_alone(figures_out, caplog):
         (4500, None, "4,500"),
         (0.5, ".0%", "50%"),
         (3, ".1f", "3.0"),
-        # a negative value that rounds to zero loses its minus sign
-        (-0.0075, "+.1f", "+0.0"),
+        # a value that rounds to zero loses its sign
+        (-0.0075, "+.1f", "0.0"),
+        (0.004, "+.1f", "0.0"),
+        (0.0, "+.1f", "+0.0"),
         (-0.004, None, "0.00"),
         (-0.001, ".0%", "0%"),
         (-0.05, ".1f", "-0.1"),

@@ -264,3 +264,34 @@ def crossing_words(beyond: dict[str, int]) -> str:
         f"Along the line, {owners} {verb} further from every training image than "
         "most of its reconstructions do."
     )
+
+
+# What a part of the gap does from the training digits to the test digits, by
+# `verdict` of the difference; and what log p(x) does.
+GROWTH_WORDS = {"ahead": "is larger on the test digits", "behind": "is smaller on the test digits"}
+LOG_PX_GROWTH = {
+    "ahead": "is higher on the test digits",
+    "tied": "does not differ measurably between them",
+    "behind": "is higher on the training digits",
+}
+
+
+def gap_growth_words(approximation: Verdict, amortization: Verdict) -> str:
+    """How the approximation and amortization gaps change from the training digits
+    to the test digits, from the `verdict` of each change: a sentence."""
+    if approximation == amortization == "tied":
+        return (
+            "Neither part of the gap, approximation or amortization, differs between the "
+            "two sets by more than twice the standard error of the difference"
+        )
+    if "tied" in (approximation, amortization):
+        same, other = ("approximation", "amortization")[:: 1 if approximation == "tied" else -1]
+        moved = amortization if other == "amortization" else approximation
+        return (
+            f"The {same} gap is the same on both, within twice the standard error of the "
+            f"difference, while the {other} gap {GROWTH_WORDS[moved]}"
+        )
+    return (
+        f"The approximation gap {GROWTH_WORDS[approximation]} and the amortization gap "
+        f"{GROWTH_WORDS[amortization]}"
+    )

@@ -44,16 +44,17 @@ log = logging.getLogger("mkdocs.vae.placeholders")
 
 def format_number(value: int | float, spec: str | None) -> str:
     """A number as the prose shows it: ints with thousands separators, floats to
-    two decimals, unless `spec` (a `format` spec) says otherwise. A negative
-    value that rounds to zero shows as zero, without its minus sign."""
+    two decimals, unless `spec` (a `format` spec) says otherwise. A value that
+    rounds to zero shows as zero, without a sign."""
     if spec:
         text = format(value, spec)
     elif isinstance(value, int):
         text = f"{value:,}"
     else:
         text = f"{value:,.2f}"
-    if value < 0 and not any(digit in text for digit in "123456789"):
-        return format_number(0.0 if isinstance(value, float) else 0, spec)
+    if value != 0 and not any(digit in text for digit in "123456789"):
+        unsigned = spec.replace("+", "") if spec else spec
+        return format_number(0.0 if isinstance(value, float) else 0, unsigned)
     return text
 
 

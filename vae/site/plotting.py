@@ -306,3 +306,25 @@ def class_legend(fig: plt.Figure, class_names: tuple[str, ...]) -> None:
         handletextpad=0.1,
         columnspacing=1.0,
     )
+
+
+def gaussian_contours(ax, mu, logvar, masses, color, style, label=None) -> None:
+    """The ellipses of N(mu, diag e^logvar) that enclose each of `masses` of it;
+    the first carries the legend's label."""
+    from vae.posterior import gaussian_ellipse
+
+    for i, share in enumerate(masses):
+        z1, z2 = gaussian_ellipse(mu, logvar, share)
+        ax.plot(z1, z2, color=color, linestyle=style, linewidth=1.6, label=None if i else label)
+
+
+def frame_gaussians(ax, extents, gaussians, mass: float, pad: float = 0.15) -> None:
+    """Axes limits that hold `extents` (the x and y values of what is drawn) and
+    the ellipse of each Gaussian (mu, logvar) that encloses `mass` of it."""
+    from vae.posterior import gaussian_box
+
+    boxes = [gaussian_box(mu, logvar, mass) for mu, logvar in gaussians]
+    xs = [extents[0].min(), extents[0].max(), *(v for box in boxes for v in box[0])]
+    ys = [extents[1].min(), extents[1].max(), *(v for box in boxes for v in box[1])]
+    ax.set_xlim(min(xs) - pad, max(xs) + pad)
+    ax.set_ylim(min(ys) - pad, max(ys) + pad)
