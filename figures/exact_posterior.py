@@ -64,7 +64,7 @@ MOMENT_COLOR = "#2e7d32"  # the Gaussian of the posterior's moments
 CHOSEN_QUANTITIES = {
     "crisp": ("gap",),
     "modes": ("gap", "approximation", "amortization"),
-    "missed": ("log_px", "gap", "amortization"),
+    "missed": ("log_px", "gap"),
 }
 
 
