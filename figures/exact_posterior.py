@@ -200,7 +200,8 @@ def record_modes(ctx, gaps, encoded, i):
     posterior = gaps.posterior
     peaks = count_peaks(posterior, i)
     ctx.words("modes_peaks", f"{count_words(peaks)} peak" + ("s" if peaks != 1 else ""))
-    ctx.words("modes_all", words.peaks_words(peaks, peaks))  # "both", or "all of them"
+    every = words.peaks_words(peaks, peaks) if peaks > 1 else "its single peak"
+    ctx.words("modes_all", every)  # "both", "all of them"
     q = (encoded.mu[i], encoded.logvar[i])
     q_words = (place(posterior, i, q[0]), peak_shares(posterior, i, *q), MASSES[:2])
     ctx.words("modes_q_place", place_words(*q_words))
