@@ -96,14 +96,15 @@ def make(ctx):
     second = int(np.argsort(elbos)[-2])
     margin = per_digit[best] - per_digit[second]
     ctx.number("second_elbo_beta", BETAS[second])
-    ctx.number("best_margin", float(margin.mean()))
+    margin_mean = float(margin.mean())
+    ctx.number("best_margin", margin_mean)
     margin_se = float(margin.std() / margin.numel() ** 0.5)
     ctx.number("best_margin_se", margin_se)
-    ratio = float(margin.mean()) / margin_se
+    ratio = margin_mean / margin_se
     ctx.words(
         "best_margin_words",
         f"{ratio:.0f} times its standard error"
-        if verdict(float(margin.mean()), margin_se, 2) == "ahead"
+        if verdict(margin_mean, margin_se, 2) == "ahead"
         else "within twice its standard error, so these digits do not tell the two apart",
     )
     ctx.number("betas", len(BETAS))

@@ -84,11 +84,10 @@ def make(ctx):
         test, test_se = mean_and_se(bounds[1])
         ctx.number(f"{key}_train_elbo", train)
         ctx.number(f"{key}_train_elbo_se", train_se)
+        overfit_se = float(np.hypot(train_se, test_se))
         ctx.number(f"{key}_overfit", train - test)
-        ctx.number(f"{key}_overfit_se", float(np.hypot(train_se, test_se)))
-        overfit[f"{run.config.model.latent_dim}-D VAE"] = verdict(
-            train - test, float(np.hypot(train_se, test_se)), TIES
-        )
+        ctx.number(f"{key}_overfit_se", overfit_se)
+        overfit[f"{run.config.model.latent_dim}-D VAE"] = verdict(train - test, overfit_se, TIES)
 
     ctx.words("overfit_words", overfit_words(overfit))
 

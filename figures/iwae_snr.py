@@ -57,7 +57,8 @@ def make(ctx):
     null = torch.randn(
         settings["repeats"], NULL_COLUMNS, generator=torch.Generator().manual_seed(SEED)
     )
-    ctx.number("floor", float(snr(null.double()).mean()))
+    floor = float(snr(null.double()).mean())
+    ctx.number("floor", floor)
     for network in COLORS:
         ctx.number(f"{network}_k1", snrs[ks[0]][network])
         ctx.number(f"{network}_ktrain", snrs[k_train][network])
@@ -68,7 +69,7 @@ def make(ctx):
         ctx.words(f"{network}_trend", "rises" if rises else "falls")
         ctx.words(f"{network}_theory", theory_words(change, ks[-1] ** 0.5, network == "decoder"))
     ctx.number("sqrt_kmax", ks[-1] ** 0.5)
-    ctx.number("floor_multiple", snrs[ks[-1]]["encoder"] / float(snr(null.double()).mean()))
+    ctx.number("floor_multiple", snrs[ks[-1]]["encoder"] / floor)
     fig, ax = plotting.figure(figsize=(plotting.CONTENT_WIDTH * 0.7, 3.0))
     for network, color in COLORS.items():
         ax.plot(ks, [snrs[k][network] for k in ks], "o-", color=color, label=network)

@@ -45,12 +45,7 @@ def outer_words(share: float, labels: list[int], names: list[str]) -> str:
         which = f"among them {', '.join(classes[:-1])} and {classes[-1]}"
     else:
         which = f"among them {', '.join(classes[:3])} and others"
-    return f"{percent_share(share)} of the test digits' codes fall there, {which}"
-
-
-def percent_share(share: float) -> str:
-    """A share of the test digits as a percentage with one decimal."""
-    return f"{100 * share:.1f}%"
+    return f"{share:.1%} of the test digits' codes fall there, {which}"
 
 
 def make(ctx):
