@@ -1,5 +1,5 @@
 """The last step of every page, remembered: the notebook page slimmed, every
-page made accessible, its code's plain names unwrapped and its figures loaded
+page made accessible, its code's commonest tokens left plain and its figures loaded
 lazily (`vae.site.notebook_html`, `vae.site.html`, `vae.site.pages`).
 
 Parsing a rendered page is most of what the site machinery adds to a rebuild in
@@ -37,13 +37,13 @@ PAGE_NAMES = "[0-9a-f]" * 64 + ".html"
 def finish(output: str, notebook: bool) -> str:
     """The page as readers get it; `notebook` for the executed notebook's page."""
     from vae.site.html import accessible
-    from vae.site.pages import lazy_figures, plain_names
+    from vae.site.pages import lazy_figures, plain_code
 
     if notebook:
         from vae.site.notebook_html import repair, slim
 
         output = repair(slim(output))
-    return lazy_figures(plain_names(accessible(output)))
+    return lazy_figures(plain_code(accessible(output)))
 
 
 class PageCache:
