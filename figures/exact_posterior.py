@@ -282,7 +282,8 @@ def bounds_figure(ctx, model, x, gaps, chosen, titles, settings):
     mean = shortfall(log_px, sample_log_weights(model, x[subset], ks[-1], SEED), ks)
     check_bounds(mean)  # L_k <= log p(x), up to Monte Carlo error
     ctx.number("lk_digits", len(subset))
-    ctx.number("lk_stride", settings["lk_stride"] * settings["stride"])
+    every = settings["lk_stride"] * settings["stride"]
+    ctx.words("lk_every", words.every_words(every, "test digit"))
     ctx.number("kmax", ks[-1])
     for name, j in (("lk_1", 0), ("lk_kmax", -1)):
         ctx.number(f"{name}_gap", mean.gap[j].item())

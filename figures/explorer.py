@@ -26,6 +26,7 @@ import torch
 
 from vae.data import test_inputs
 from vae.models import LOGVAR_LIMIT
+from vae.words import ordinal
 
 PAGE = "explorer.md"
 MODELS = ("ae-2d", "noisy-ae-2d", "vae-2d")
@@ -253,6 +254,7 @@ def make(ctx):
     ctx.words("q_masses", percentages(Q_MASSES))
     ctx.number("elbo_samples", ELBO_RINGS * ELBO_DIRECTIONS)
     ctx.number("elbo_rings", ELBO_RINGS)
+    ctx.words("elbo_ring_share", ordinal(ELBO_RINGS))
     ctx.number("elbo_directions", ELBO_DIRECTIONS)
     ctx.number("ink_threshold", INK_THRESHOLD)
     ctx.number("digits_mb", digits.nbytes / 1e6)

@@ -28,7 +28,7 @@ from vae.data import binarize, fixed_generator, test_inputs, to_unit_interval
 from vae.errors import VAEError
 from vae.paths import deepest_crossing, nearest_cosine_distance, segment
 from vae.site import plotting
-from vae.words import counted, crossing_words
+from vae.words import counted, crossing_words, ordinal
 
 PAGE = "autoencoders.md"
 MODELS = ("ae-2d", "vae-2d")
@@ -111,6 +111,7 @@ def make(ctx):
 
     ctx.number("steps", STEPS)
     ctx.number("reference_percent", round(100 * REFERENCE_QUANTILE))
+    ctx.words("reference_percentile", ordinal(round(100 * REFERENCE_QUANTILE)))
     ctx.words("start_class", dataset.class_names[int(labels[first])])
     ctx.words("end_class", dataset.class_names[int(labels[last])])
     ctx.number("pairs", len(pairs))

@@ -16,7 +16,7 @@ import torch
 from vae import exact
 from vae.data import test_inputs
 from vae.gaps import choose_digits, inference_gaps
-from vae.posterior import highest_density_levels
+from vae.posterior import count_peaks, highest_density_levels
 from vae.site import plotting
 
 PAGE = "extensions.md"
@@ -38,9 +38,17 @@ def make(ctx):
     base = ctx.model("vae-2d")
     x = test_inputs(dataset, base.config.data.binarize)[:: STRIDE[ctx.profile]]
     labels = dataset.test_labels[:: STRIDE[ctx.profile]]
-    i = choose_digits(inference_gaps(base.model, x, grid))["modes"]
+    base_gaps = inference_gaps(base.model, x, grid)
+    i = choose_digits(base_gaps)["modes"]
     digit = x[i : i + 1]
     ctx.words("digit_label", dataset.class_names[int(labels[i])])
+    several = count_peaks(base_gaps.posterior, i) > 1  # else no posterior had two peaks
+    ctx.words(
+        "digit_rule",
+        "of the posteriors with more than one peak, the one least like a Gaussian"
+        if several
+        else "the least Gaussian of all, none having more than one peak",
+    )
     fig, (image, *axes) = plotting.figure(
         1, 4, figsize=(plotting.CONTENT_WIDTH, 3.4), width_ratios=(0.55, 1, 1, 1)
     )

@@ -33,12 +33,40 @@ CODES = 4  # codes drawn from q(z|x) per test digit for the distortion and the E
 SHOWN, SAMPLES, COLUMNS = 4, 8, 4
 TIES = 2
 CLOSE = 0.03  # a learned sigma within 3 % of its optimum is "close to" it
+BARELY = 1.5  # a step budget under 1.5 times the move needed is "barely more than" it
 SEED = 0
 
 
 def key(sigma):
     """The prefix of the values recorded for a fixed sigma, or for the learned one (None)."""
     return "learned" if sigma is None else f"sigma_{sigma:g}".replace(".", "_")
+
+
+def record_steps(ctx, train, digits, start, learned, optimum):
+    """How far Adam's steps could take log sigma in the run, and how far they did.
+
+    Adam's step on a parameter is rarely longer than its step size (Kingma & Ba,
+    section 2.1), so the run's steps times the step size is about the most that
+    log sigma can move."""
+    steps = math.ceil(digits / train.batch_size) * train.epochs
+    reach = steps * train.learning_rate
+    needed, moved = math.log(optimum / start), math.log(learned / start)
+    ctx.number("sigma_steps", steps)
+    ctx.number("sigma_step_size", train.learning_rate)
+    ctx.number("sigma_reach", reach)
+    ctx.number("sigma_needed", abs(needed))
+    ctx.number("sigma_moved", abs(moved))
+    ctx.number("sigma_reach_percent", 100 * abs(moved) / reach)
+    ctx.words("sigma_reach_words", reach_words(reach, abs(needed)))
+    ctx.words("sigma_direction", "towards it" if moved * needed > 0 else "away from it")
+
+
+def reach_words(reach: float, needed: float) -> str:
+    """How the most log sigma could move compares with what its optimum needs, as
+    the words before "the": less than, barely more than (within BARELY), more than."""
+    if reach < needed:
+        return "less than"
+    return "barely more than" if reach < BARELY * needed else "more than"
 
 
 def make(ctx):
@@ -85,6 +113,9 @@ def make(ctx):
             ratio = model_sigma / train_rmse
             where = "close to" if abs(ratio - 1) < CLOSE else "below" if ratio < 1 else "above"
             ctx.words("learned_vs_optimum", where)
+            start = model.config.observation_sigma
+            digits = len(dataset.train_images)
+            record_steps(ctx, run.config.train, digits, start, model_sigma, train_rmse)
         else:
             ctx.number(f"{k}_sigma", sigma)
         with torch.no_grad():

@@ -3,8 +3,9 @@ scored the same way on the same test digits.
 
 On every STRIDE-th test digit (each model's own kind of input: black and white,
 or gray for the Gaussian decoders), DRAWS codes from q(z|x) give the ELBO (the
-mean log-weight) and L_DRAWS, a bound every model with a density q(z|x) has;
-their mean log q(z|x) - log p(z) is the rate. A VQ-VAE's code is one codebook
+mean log-weight) and L_DRAWS, a bound every model with a density q(z|x) has.
+The rate is KL(q(z|x) || p(z)): in closed form where q is Gaussian and p(z) is
+N(0, I), else the codes' mean log q(z|x) - log p(z). A VQ-VAE's code is one codebook
 entry, so it has an ELBO under a uniform prior and no L_k (`vae.vq`). Where q
 is a diagonal Gaussian and p(z) = N(0, I), a dimension is active when its KL,
 averaged over all test digits, is above ACTIVE_NATS, as in the collapse
@@ -85,9 +86,13 @@ def scores(run, x, draws, generator):
             terms = model.terms(x)
         return terms.log_px_given_z - terms.kl, None, terms.kl.expand(len(x))
     with torch.no_grad():
-        terms = model.sample_terms(x, draws, generator)
+        posterior = model.encode(x)
+        terms = model.sample_terms(x, draws, generator, posterior)
     log_weights = (terms.log_px_given_z - terms.kl).double()  # (draws, B)
-    return log_weights.mean(0), iwae_bound(log_weights), terms.kl.double().mean(0)
+    # the rate: in closed form where there is one (`LatentModel.kl`), else from the draws
+    closed = posterior.standard_normal_kl() if model.prior is None else None
+    rate = terms.kl.mean(0) if closed is None else closed
+    return log_weights.mean(0), iwae_bound(log_weights), rate.double()
 
 
 def active_dimensions(model, x) -> int | None:

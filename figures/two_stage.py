@@ -30,14 +30,14 @@ MODELS = ("conv-20d-tiny-kl", "conv-20d")
 KEYS = {"conv-20d-tiny-kl": "tiny", "conv-20d": "unit"}
 SHOWN, SAMPLES = 8, 8
 SEED = 0
-SPREAD_TOLERANCE = 0.1  # "close to" the prior's own draws: within a tenth of their score
+SPREAD_TOLERANCE = 0.1  # "within 10 % of" the prior's own draws' score
 
 
 def spread_words(score: float, own: float) -> str:
     """How the codes' mean log density under the prior compares with a prior draw's,
-    as the words before "it": within SPREAD_TOLERANCE of it (relative) is "close to"."""
+    as the words before "it": within SPREAD_TOLERANCE of it, relative, or far below or above."""
     if abs(score - own) <= SPREAD_TOLERANCE * abs(own):
-        return "close to"
+        return f"within {100 * SPREAD_TOLERANCE:g} % of"
     return "far below" if score < own else "above"
 
 

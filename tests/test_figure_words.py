@@ -292,3 +292,49 @@ def test_overfitting_is_claimed_only_for_differences_past_twice_their_error():
         "; only the 20-D VAE's is more than twice its standard error"
     )
     assert overfit({"20-D VAE": "ahead", "2-D VAE": "ahead"}).startswith(", each")
+
+
+def test_ordinals_are_words_to_the_tenth_then_digits_with_their_suffix():
+    assert [words.ordinal(n) for n in (1, 2, 3, 5, 10)] == [
+        "first", "second", "third", "fifth", "tenth",
+    ]  # fmt: skip
+    assert [words.ordinal(n) for n in (11, 12, 13, 21, 22, 23, 25, 101, 112)] == [
+        "11th", "12th", "13th", "21st", "22nd", "23rd", "25th", "101st", "112th",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="from one"):
+        words.ordinal(0)
+    assert words.every_words(1, "test digit") == "every test digit"
+    assert words.every_words(5, "one") == "every fifth one"
+    assert words.every_words(25, "one") == "every 25th one"
+
+
+def test_the_richer_families_and_cremer_s_adaptation():
+    cremer = script("extension_scores").cremer_words
+    level = {"full-covariance q": "level with", "flow q": "level with"}
+    assert cremer(level, False) == (
+        "neither rises measurably above the VAE's; there is no clear sign of that adaptation"
+    )
+    said = cremer(level, True)
+    assert said.startswith("neither rises measurably above the VAE's, while a model whose q")
+    assert said.endswith("no clear sign of that adaptation")
+    one = cremer({"full-covariance q": "above", "flow q": "level with"}, False)
+    assert one.startswith("the full-covariance q model's gap rises but the flow q model's")
+    both = cremer({"full-covariance q": "marginally above", "flow q": "above"}, False)
+    assert both.endswith(
+        "as that adaptation predicts, though in one training run each this is weak"
+    )
+
+
+def test_the_learned_sigma_s_step_budget_against_the_move_it_needs():
+    reach = script("sigma_vae").reach_words
+    assert reach(0.3, 0.39) == "less than"
+    assert reach(0.43, 0.39) == "barely more than"
+    assert reach(2.0, 0.39) == "more than"
+
+
+def test_the_codes_spread_against_the_prior_s_own_draws():
+    spread = script("two_stage").spread_words
+    own = -28.38
+    assert spread(-29.8, own) == "within 10 % of"
+    assert spread(-60.0, own) == "far below"
+    assert spread(-20.0, own) == "above"

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from typing import Literal
 
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+ORDINAL_WORDS = ("", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+ORDINAL_WORDS += ("ninth", "tenth")
 VERDICT_WORDS = {
     "ahead": "the VAE is ahead",
     "tied": "too little to tell the two apart",
@@ -58,6 +60,26 @@ Verdict = Literal["ahead", "tied", "behind"]
 def count_words(n: int) -> str:
     """A count as the prose writes it: in words below ten, in digits from ten on."""
     return NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else str(n)
+
+
+def ordinal(n: int) -> str:
+    """An ordinal as the prose writes it: "second", ..., "tenth", then "11th", "21st",
+    "22nd", "25th".
+
+    Raises:
+        ValueError: n is below one.
+    """
+    if n < 1:
+        raise ValueError(f"an ordinal counts from one, got {n}")
+    if n < len(ORDINAL_WORDS):
+        return ORDINAL_WORDS[n]
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def every_words(stride: int, noun: str) -> str:
+    """Which items a stride keeps: "every test digit", "every fifth test digit"."""
+    return f"every {noun}" if stride == 1 else f"every {ordinal(stride)} {noun}"
 
 
 def join(items: list[str], last: str = " and ") -> str:
