@@ -104,7 +104,8 @@ def make(ctx):
     ctx.number("check_max", float((sampled - on_grid).abs().max()))
     shares = [f"{100 * m:g} %" for m in MASSES]
     ctx.words("masses", ", ".join(shares[:-1]) + " and " + shares[-1])
-    figure(ctx, {"two levels": model, "VAE": ctx.model("vae-2d").model}, x, dataset.test_labels)
+    models = {"two levels": model, "VAE": ctx.model("vae-2d").model}
+    figure(ctx, models, x, dataset.test_labels, dataset.class_names)
 
 
 def above_words(above: int, dims: int) -> str:
@@ -125,7 +126,7 @@ def mass_levels(density, cell):
     return sorted({float(values[min(np.searchsorted(mass, share), last)]) for share in MASSES})
 
 
-def figure(ctx, models, x, labels):
+def figure(ctx, models, x, labels, class_names):
     """Each model's prior over z as contours, over its test codes, on shared axes."""
     with torch.no_grad():
         codes = {title: m.encode(x).mu.numpy() for title, m in models.items()}
@@ -134,7 +135,7 @@ def figure(ctx, models, x, labels):
     limit = plotting.map_limit(*codes.values())
     axis = torch.linspace(-limit, limit, GRID_POINTS, dtype=torch.float64)
     zz = torch.cartesian_prod(axis, axis)
-    fig, axes = plotting.figure(1, 2, figsize=(plotting.CONTENT_WIDTH, 3.6))
+    fig, axes = plotting.figure(1, 2, figsize=(plotting.CONTENT_WIDTH, 4.2))
     cell = float(axis[1] - axis[0]) ** 2
     for ax, (title, model) in zip(axes, models.items(), strict=True):
         plotting.latent_scatter(ax, codes[title], labels.numpy(), title, limit)
@@ -145,5 +146,6 @@ def figure(ctx, models, x, labels):
             colors=plotting.INK, linewidths=(0.7, 1.1, 1.6),
         )  # fmt: skip
     axes[1].set_ylabel("")
+    plotting.class_legend(fig, class_names)
     plotting.check_text_size(fig)
     ctx.save("hierarchy.svg", plotting.svg_bytes(fig))
