@@ -84,10 +84,11 @@ def score(run, x, grid, generator, train_digits):
     gaps = inference_gaps(model, x, grid)
     check_gap_split(gaps.approximation, gaps.amortization)  # each part >= 0
     top = top_layer_gap(model, x, generator)  # zero but for the two-level model
-    with torch.no_grad():  # the rate: in closed form where there is one (`LatentModel.kl`)
+    with torch.no_grad():
         posterior = model.encode(x)
-        kl = posterior.standard_normal_kl() if model.prior is None else None
-        if kl is None:
+        try:  # the rate in closed form, where q is Gaussian and p(z) is N(0, I)
+            kl = model.kl(posterior)
+        except ValueError:  # no closed form: averaged over codes drawn from q
             kl = model.sample_terms(x, RATE_CODES, generator, posterior).kl.mean(0)
     return {
         "log_px": gaps.log_px,

@@ -88,10 +88,11 @@ def scores(run, x, draws, generator):
     with torch.no_grad():
         posterior = model.encode(x)
         terms = model.sample_terms(x, draws, generator, posterior)
+        try:  # the rate in closed form, where q is Gaussian and p(z) is N(0, I)
+            rate = model.kl(posterior)
+        except ValueError:  # no closed form: the draws' mean log q(z|x) - log p(z)
+            rate = terms.kl.mean(0)
     log_weights = (terms.log_px_given_z - terms.kl).double()  # (draws, B)
-    # the rate: in closed form where there is one (`LatentModel.kl`), else from the draws
-    closed = posterior.standard_normal_kl() if model.prior is None else None
-    rate = terms.kl.mean(0) if closed is None else closed
     return log_weights.mean(0), iwae_bound(log_weights), rate.double()
 
 
