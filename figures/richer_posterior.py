@@ -45,9 +45,9 @@ def make(ctx):
     several = count_peaks(base_gaps.posterior, i) > 1  # else no posterior had two peaks
     ctx.words(
         "digit_rule",
-        "of the posteriors with more than one peak, the one least like a Gaussian"
+        "of the VAE's posteriors with more than one peak, the one least like a Gaussian"
         if several
-        else "the least Gaussian of all, none having more than one peak",
+        else "the VAE's least Gaussian posterior of all, none having more than one peak",
     )
     fig, (image, *axes) = plotting.figure(
         1, 4, figsize=(plotting.CONTENT_WIDTH, 3.4), width_ratios=(0.55, 1, 1, 1)
